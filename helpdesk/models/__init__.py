@@ -1,0 +1,56 @@
+from helpdesk.models.customers import (
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    CustomField,
+    FieldType,
+)
+from helpdesk.models.schedules import (
+    MAX_SCHEDULES_PER_TEAM,
+    Recurrence,
+    Schedule,
+    ScheduleAdvisor,
+    ScheduleKind,
+    ScheduleRange,
+    Slot,
+    Weekday,
+)
+from helpdesk.models.teams import Team, TeamMember
+from helpdesk.models.tenancy import (
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    TenantManager,
+    TenantModel,
+    TenantQuerySet,
+    UnscopedQueryError,
+    User,
+)
+
+__all__ = [
+    "MAX_SCHEDULES_PER_TEAM",
+    "CustomField",
+    "Customer",
+    "CustomerEmail",
+    "CustomerPhone",
+    "FieldType",
+    "Invitation",
+    "Membership",
+    "Organization",
+    "Recurrence",
+    "Role",
+    "Schedule",
+    "ScheduleAdvisor",
+    "ScheduleKind",
+    "ScheduleRange",
+    "Slot",
+    "Team",
+    "TeamMember",
+    "TenantManager",
+    "TenantModel",
+    "TenantQuerySet",
+    "UnscopedQueryError",
+    "User",
+    "Weekday",
+]

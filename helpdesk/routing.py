@@ -1,0 +1,5 @@
+"""All websocket routes of the project; apps add theirs here as they gain consumers."""
+
+from django.urls import URLPattern, URLResolver
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = []
