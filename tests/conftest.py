@@ -135,9 +135,8 @@ def _worker_env() -> dict[str, str]:
         user = db.get("USER") or ""
         password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
         auth = f"{user}{password}@" if user else ""
-        env["DATABASE_URL"] = (
-            f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
-        )
+        host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+        env["DATABASE_URL"] = f"postgres://{auth}{host}/{db['NAME']}"
     env["CELERY_TASK_ALWAYS_EAGER"] = "false"
     env["HELPDESK_TESTING"] = "1"
     return env
@@ -302,7 +301,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: "e2e" in item.keywords)
 
 
-def login(page: Any, live_server: LiveServer, email: str, password: str = "pw") -> None:
+def login(page: Any, live_server: LiveServer, email: str, password: str = "pw") -> None:  # noqa: S107
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(password)

@@ -70,9 +70,9 @@ def membership_set_role(*, actor: Membership, membership: Membership, role: str)
             .filter(role=Role.ADMIN)
             .select_for_update()
         )
-        if membership.role == Role.ADMIN and role != Role.ADMIN:
-            if _admin_count(actor.organization) <= 1:
-                raise ValidationError(_("An organization needs at least one admin."))
+        demoting_admin = membership.role == Role.ADMIN and role != Role.ADMIN
+        if demoting_admin and _admin_count(actor.organization) <= 1:
+            raise ValidationError(_("An organization needs at least one admin."))
         membership.role = role
         membership.save(update_fields=["role"])
     return membership

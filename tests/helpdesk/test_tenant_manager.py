@@ -24,11 +24,11 @@ def test_every_model_with_an_organization_uses_the_scoped_manager() -> None:
         if model is Organization:
             continue
         field_names = {f.name for f in model._meta.get_fields()}
-        if "organization" in field_names:
-            if not issubclass(model, TenantModel) or not isinstance(
-                model._default_manager.all(), TenantQuerySet
-            ):
-                offenders.append(model.__name__)
+        scoped = issubclass(model, TenantModel) and isinstance(
+            model._default_manager.all(), TenantQuerySet
+        )
+        if "organization" in field_names and not scoped:
+            offenders.append(model.__name__)
     assert offenders == []
 
 
