@@ -8,6 +8,8 @@ cache, eager Celery tasks) so that it runs on a machine with nothing but Python.
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -32,7 +34,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-TESTING = env_bool("HELPDESK_TESTING", False)
+TESTING = env_bool("HELPDESK_TESTING", "pytest" in sys.modules)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
@@ -116,18 +118,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Channels layer, cache, Celery broker -----------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Keys of a test run never meet those of another run or of a running app on the same Redis.
+_REDIS_PREFIX = f"test{os.getpid()}-" if TESTING else ""
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_PREFIX", "asgi")},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_PREFIX", _REDIS_PREFIX + "asgi")},
         }
     }
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "helpdesk"),
+            "KEY_PREFIX": os.environ.get("CACHE_PREFIX", _REDIS_PREFIX + "helpdesk"),
         }
     }
 else:
@@ -136,7 +140,8 @@ else:
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
 # Without a broker the tasks run in-process (eager) and beat runs in a thread of `serve`.
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not bool(REDIS_URL))
+# Tests run tasks eagerly too; the integration tests that need a real worker switch it off.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL or TESTING)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -147,7 +152,10 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "helpdesk")
+# A test run gets a queue of its own so that it never shares a broker queue with another run.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get(
+    "CELERY_QUEUE", f"helpdesk-test-{os.getpid()}" if TESTING else "helpdesk"
+)
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-expired-invitations": {
@@ -155,7 +163,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 3600.0,
     },
 }
-HEALTHCHECK_CELERY = env_bool("HEALTHCHECK_CELERY", not CELERY_TASK_ALWAYS_EAGER)
+HEALTHCHECK_CELERY = env_bool("HEALTHCHECK_CELERY", bool(REDIS_URL) and not TESTING)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "helpdesk.User"
@@ -195,6 +203,11 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 WHITENOISE_USE_FINDERS = DEBUG or TESTING or env_bool("WHITENOISE_USE_FINDERS", False)
+if WHITENOISE_USE_FINDERS:
+    # Files come from the finders; no collectstatic output is expected in development.
+    warnings.filterwarnings("ignore", message="No directory at")
+# Static files are sync iterators served through the ASGI handler (WhiteNoise); harmless.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

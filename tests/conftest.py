@@ -138,6 +138,7 @@ def _worker_env() -> dict[str, str]:
         host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
         env["DATABASE_URL"] = f"postgres://{auth}{host}/{db['NAME']}"
     env["CELERY_TASK_ALWAYS_EAGER"] = "false"
+    env["CELERY_QUEUE"] = settings.CELERY_TASK_DEFAULT_QUEUE
     env["HELPDESK_TESTING"] = "1"
     return env
 
@@ -246,7 +247,7 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(transactional_db: None, settings: Any) -> Iterator[LiveServer]:
+def live_app(transactional_db: None, settings: Any) -> Iterator[LiveServer]:
     """uvicorn serving ``helpdesk.asgi`` in a thread of this process, on the test database."""
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
     settings.SITE_URL = "http://127.0.0.1"
@@ -301,8 +302,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: "e2e" in item.keywords)
 
 
-def login(page: Any, live_server: LiveServer, email: str, password: str = "pw") -> None:  # noqa: S107
-    page.goto(f"{live_server.url}/accounts/login/")
+def login(page: Any, live_app: LiveServer, email: str, password: str = "pw") -> None:  # noqa: S107
+    page.goto(f"{live_app.url}/accounts/login/")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()

@@ -1,0 +1,139 @@
+"""Tenant isolation across every URL of the project (see ``walker``).
+
+A new URL joins automatically. A new kind of object id in a URL needs a builder in
+``KWARG_BUILDERS`` (the test says which); a new URL outside ``/app/<org>/`` must be declared in
+``PUBLIC_PATTERNS`` with the reason it may be reached without an organization.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client, override_settings
+from django.urls import get_resolver
+
+from helpdesk.models import Invitation, Role
+from tests.factories import (
+    CustomerFactory,
+    CustomFieldFactory,
+    MembershipFactory,
+    ScheduleFactory,
+    TeamFactory,
+    UserFactory,
+    add_customer_email,
+    add_range,
+    add_team_member,
+)
+from tests.isolation.walker import check_isolation, iter_routes
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC_PATTERNS = {
+    "": "redirects to the organization picker",
+    "accounts/login/": "sign-in",
+    "accounts/logout/": "sign-out",
+    "accounts/password/reset/": "password reset request (answers the same for any address)",
+    "accounts/password/reset/sent/": "password reset confirmation page",
+    "accounts/password/reset/<uidb64>/<token>/": "password reset link, signed per user",
+    "accounts/password/reset/done/": "password reset done page",
+    "accounts/password/change/": "the signed-in user's own password",
+    "accounts/password/change/done/": "the signed-in user's own password",
+    "language/": "the signed-in user's own language",
+    "healthz": "health check, no tenant data",
+    "invite/<str:token>/": "invitation link; the 256-bit token is the capability",
+    "app/": "the signed-in user's own organizations",
+}
+
+
+@pytest.fixture
+def world(org, other_org, outsider) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Organization A (``org``) with one object of every kind; B's admin is the attacker."""
+    agent = MembershipFactory(organization=org, role=Role.AGENT, user=UserFactory())
+    team = TeamFactory(organization=org, name="Victim team")
+    add_team_member(team, agent.user)
+    schedule = ScheduleFactory(team=team, name="Victim schedule")
+    add_range(schedule, 0, "09:00", "17:00")
+    customer = CustomerFactory(organization=org, name="Victim customer")
+    add_customer_email(customer, "victim@example.com")
+    field = CustomFieldFactory(organization=org, key="victim_field", label="Victim field")
+    from django.utils import timezone
+
+    invitation = Invitation.objects.create(
+        organization=org,
+        email="pending@example.com",
+        role=Role.AGENT,
+        expires_at=timezone.now() + timezone.timedelta(days=1),
+    )
+    # B has objects too, so "own org" requests reach real views.
+    TeamFactory(organization=other_org, name="Attacker team")
+    return {
+        "org": org,
+        "attacker_org": other_org,
+        "attacker": outsider,
+        "builders": {
+            "team_id": lambda: team.pk,
+            "schedule_id": lambda: schedule.pk,
+            "customer_id": lambda: customer.pk,
+            "field_id": lambda: field.pk,
+            "membership_id": lambda: agent.pk,
+            "user_id": lambda: agent.user.pk,
+            "invitation_id": lambda: invitation.pk,
+        },
+    }
+
+
+def _client(membership) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(membership.user)
+    return client
+
+
+def test_no_url_reaches_another_organization(world) -> None:  # type: ignore[no-untyped-def]
+    routes = list(iter_routes())
+    report = check_isolation(
+        routes=routes,
+        victim=world["org"],
+        attacker_org=world["attacker_org"],
+        attacker_client=_client(world["attacker"]),
+        kwarg_builders=world["builders"],
+        public_patterns=PUBLIC_PATTERNS,
+    )
+    assert report.undeclared_public == [], "declare these in PUBLIC_PATTERNS (with the reason)"
+    assert report.missing_builders == {}, "add builders to the world fixture for these kwargs"
+    assert report.findings == []
+    assert not report.data_changed
+    tenant_routes = [r for r in routes if "org" in r.kwargs]
+    assert len(tenant_routes) >= 10
+    assert report.checked >= 2 * len(tenant_routes)
+
+
+def test_public_patterns_still_exist() -> None:
+    templates = {route.template for route in iter_routes()}
+    assert set(PUBLIC_PATTERNS) <= templates
+
+
+def test_platform_admin_is_closed_to_organization_admins(world) -> None:  # type: ignore[no-untyped-def]
+    response = _client(world["attacker"]).get("/admin/helpdesk/team/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+@override_settings(ROOT_URLCONF="tests.isolation.leaky_urls")
+def test_the_checker_catches_a_leaking_view(world) -> None:  # type: ignore[no-untyped-def]
+    """Break one view on purpose and watch the checker fail."""
+    from tests.isolation import leaky_urls
+
+    routes = list(iter_routes(get_resolver(leaky_urls).url_patterns))
+    report = check_isolation(
+        routes=routes,
+        victim=world["org"],
+        attacker_org=world["attacker_org"],
+        attacker_client=_client(world["attacker"]),
+        kwarg_builders=world["builders"],
+        public_patterns={r.template: "auth" for r in routes if "org" not in r.kwargs},
+    )
+    assert not report.ok
+    assert [f.method for f in report.findings] == ["GET", "POST"]
+    assert all("/app/other/leaky/" in f.path for f in report.findings)
+    assert report.data_changed
