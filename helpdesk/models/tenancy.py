@@ -102,7 +102,7 @@ class TenantQuerySet(models.QuerySet):
         return clone
 
     def _clone(self) -> Self:
-        clone = super()._clone()
+        clone = super()._clone()  # type: ignore[misc]
         clone._scoped = self._scoped
         return clone
 
@@ -123,7 +123,7 @@ class TenantQuerySet(models.QuerySet):
         )
 
     def _filter_or_exclude(self, negate: bool, args: Any, kwargs: Any) -> Self:
-        clone = super()._filter_or_exclude(negate, args, kwargs)
+        clone = super()._filter_or_exclude(negate, args, kwargs)  # type: ignore[misc]
         if not negate and self._scopes(args, kwargs):
             clone._scoped = True
         return clone
@@ -131,7 +131,7 @@ class TenantQuerySet(models.QuerySet):
     def _require_scope(self) -> None:
         # Related managers and prefetches hint the (already fetched, tenant-owned) parent row
         # whose relation they filter on.
-        parent = self._hints.get("instance")
+        parent = self._hints.get("instance")  # type: ignore[attr-defined]
         if isinstance(parent, Organization | TenantModel) and parent.pk is not None:
             return
         if not self._scoped:
@@ -278,6 +278,10 @@ class MembershipQuerySet(TenantQuerySet):
     extra_scope_fields = frozenset({"user", "user_id"})
 
 
+class MembershipManager(TenantManager):
+    _queryset_class = MembershipQuerySet
+
+
 class Membership(TenantModel):
     """A user's place in one organization: the *actor* every service and selector takes."""
 
@@ -295,8 +299,7 @@ class Membership(TenantModel):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
-    objects = models.Manager.from_queryset(MembershipQuerySet)()  # type: ignore[misc]
-    all_objects = models.Manager()
+    objects = MembershipManager()  # type: ignore[misc]
 
     class Meta:
         ordering = ["user__name", "user__email"]

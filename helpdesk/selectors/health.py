@@ -35,7 +35,7 @@ def _check_celery() -> dict[str, Any]:
     from helpdesk.celery import app
 
     try:
-        replies = app.control.ping(timeout=1.0)
+        replies = app.control.ping(timeout=1.0) or []
     except Exception as exc:  # noqa: BLE001
         return {"ok": False, "error": str(exc)[:200]}
     workers = sorted(name for reply in replies for name in reply)

@@ -190,7 +190,11 @@ def test_invite_a_new_person_who_creates_an_account(  # type: ignore[no-untyped-
     assert b"Create your account" in page.content
     response = visitor.post(
         link,
-        {"name": "Nina New", "new_password1": "a-long-Secret-42", "new_password2": "a-long-Secret-42"},
+        {
+            "name": "Nina New",
+            "new_password1": "a-long-Secret-42",
+            "new_password2": "a-long-Secret-42",
+        },
     )
     assert response.status_code == 302
     assert response["Location"] == "/app/acme/"
@@ -226,7 +230,9 @@ def test_an_invitation_cannot_be_used_by_someone_else(  # type: ignore[no-untype
     invitation = services.invitation_create(actor=admin, email="someone@example.com", role="agent")
     response = client_for(outsider).post(f"/invite/{invitation.token}/")
     assert response.status_code == 403
-    assert not Membership.objects.filter(user=outsider.user, organization=admin.organization).exists()
+    assert not Membership.objects.filter(
+        user=outsider.user, organization=admin.organization
+    ).exists()
 
 
 def test_inviting_an_existing_member_is_refused(admin, agent, client_for) -> None:  # type: ignore[no-untyped-def]
@@ -273,9 +279,7 @@ def test_admin_withdraws_an_invitation(admin, client_for) -> None:  # type: igno
 
 def test_login_and_logout(admin) -> None:  # type: ignore[no-untyped-def]
     client = Client()
-    response = client.post(
-        "/accounts/login/", {"username": "ADMIN@acme.example", "password": "pw"}
-    )
+    response = client.post("/accounts/login/", {"username": "ADMIN@acme.example", "password": "pw"})
     assert response.status_code == 302
     assert client.get("/app/acme/").status_code == 200
     client.post("/accounts/logout/")
@@ -283,7 +287,9 @@ def test_login_and_logout(admin) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_login_with_a_wrong_password_says_so(admin) -> None:  # type: ignore[no-untyped-def]
-    response = Client().post("/accounts/login/", {"username": "admin@acme.example", "password": "x"})
+    response = Client().post(
+        "/accounts/login/", {"username": "admin@acme.example", "password": "x"}
+    )
     assert response.status_code == 200
     assert b"enter a correct" in response.content
 

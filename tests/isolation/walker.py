@@ -46,9 +46,7 @@ def iter_routes(
     for entry in patterns:
         if isinstance(entry, URLResolver):
             inner_ns = entry.namespace or namespace
-            yield from iter_routes(
-                entry.url_patterns, prefix + str(entry.pattern), inner_ns
-            )
+            yield from iter_routes(entry.url_patterns, prefix + str(entry.pattern), inner_ns)
         else:
             template = prefix + str(entry.pattern)
             yield Route(
@@ -60,9 +58,7 @@ def iter_routes(
 
 
 def _kwarg_names(template: str) -> tuple[str, ...]:
-    return tuple(
-        match.group(2) for match in re.finditer(r"<(?:(\w+):)?(\w+)>", template)
-    )
+    return tuple(match.group(2) for match in re.finditer(r"<(?:(\w+):)?(\w+)>", template))
 
 
 def build_path(route: Route, values: dict[str, Any]) -> str:
