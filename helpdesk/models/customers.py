@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models.tenancy import TenantModel, language_choices
+from helpdesk.phones import phone_format
 
 
 class Customer(TenantModel):
@@ -63,6 +64,11 @@ class CustomerPhone(TenantModel):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def display(self) -> str:
+        """The number as people read it (``+1 415-555-2671``); ``number`` stays E.164."""
+        return phone_format(self.number)
 
 
 class FieldType(models.TextChoices):

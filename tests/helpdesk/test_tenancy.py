@@ -6,7 +6,6 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
-from django.urls import reverse
 
 from helpdesk.models import Invitation, Membership, Role, User
 from helpdesk.services import tenancy as services
