@@ -93,7 +93,7 @@ def membership_set_default_team(
 def membership_remove(*, actor: Membership, membership: Membership) -> None:
     if not actor.is_admin:
         raise PermissionDenied
-    from helpdesk.models import TeamMember  # local: keeps this module's imports acyclic
+    from helpdesk.models import ScheduleAdvisor, TeamMember
 
     with transaction.atomic():
         list(
@@ -103,9 +103,10 @@ def membership_remove(*, actor: Membership, membership: Membership) -> None:
         )
         if membership.role == Role.ADMIN and _admin_count(actor.organization) <= 1:
             raise ValidationError(_("An organization needs at least one admin."))
-        TeamMember.objects.for_organization(actor.organization).filter(
-            user=membership.user
-        ).delete()
+        for model in (TeamMember, ScheduleAdvisor):
+            model.objects.for_organization(actor.organization).filter(
+                user=membership.user
+            ).delete()
         membership.delete()
 
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from helpdesk.forms.tenancy import InvitationForm, OrganizationForm, RoleForm, SignupForm
 from helpdesk.models import User
+from helpdesk.selectors.teams import team_status_list
 from helpdesk.selectors.tenancy import (
     access_invitation,
     access_membership,
@@ -46,7 +47,8 @@ def org_home(request: HttpRequest) -> HttpResponse:
 
 
 def dashboard(request: TenantRequest) -> HttpResponse:
-    return render(request, "helpdesk/dashboard.html", {})
+    team_statuses = team_status_list(actor=request.membership)
+    return render(request, "helpdesk/dashboard.html", {"team_statuses": team_statuses})
 
 
 @require_manager
