@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_manager_toggles_a_schedule_and_adds_ranges_and_members(
-    live_server: Any, page: Any, org: Organization, manager: Membership, agent: Membership
+    live_app: Any, page: Any, org: Organization, manager: Membership, agent: Membership
 ) -> None:
     team = TeamFactory(organization=org, name="Service")
     night = TeamFactory(organization=org, name="Night shift")
@@ -29,8 +29,8 @@ def test_manager_toggles_a_schedule_and_adds_ranges_and_members(
         organization=org, schedule=always, user=agent.user, slot=Slot.PRIMARY
     )
     ScheduleFactory(team=team, name="Someday", kind=ScheduleKind.CLOSED, enabled=False)
-    login(page, live_server, manager.user.email)
-    base = f"{live_server.url}/app/{org.slug}/manage/teams"
+    login(page, live_app, manager.user.email)
+    base = f"{live_app.url}/app/{org.slug}/manage/teams"
 
     page.goto(f"{base}/")
     assert "In hours" in page.locator(f"#team-{team.pk}").inner_text()

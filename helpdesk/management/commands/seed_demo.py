@@ -167,7 +167,7 @@ class Command(BaseCommand):
         self, actor: Membership, teams: dict[str, Team], agent1: User, agent2: User
     ) -> None:
         weekdays = range(5)
-        plans = [
+        plans: list[tuple[Team, str, dict[str, Any]]] = [
             (
                 teams["Service"],
                 "Business hours",
