@@ -104,9 +104,7 @@ def membership_remove(*, actor: Membership, membership: Membership) -> None:
         if membership.role == Role.ADMIN and _admin_count(actor.organization) <= 1:
             raise ValidationError(_("An organization needs at least one admin."))
         for model in (TeamMember, ScheduleAdvisor):
-            model.objects.for_organization(actor.organization).filter(
-                user=membership.user
-            ).delete()
+            model.objects.for_organization(actor.organization).filter(user=membership.user).delete()
         membership.delete()
 
 

@@ -361,3 +361,20 @@ def test_organization_rejects_an_unknown_time_zone(admin, client_for) -> None:  
     assert "Mars/Olympus" in response.content.decode()
     admin.organization.refresh_from_db()
     assert admin.organization.time_zone == "Europe/Warsaw"
+
+
+def test_removing_a_member_takes_them_off_teams_and_schedule_slots(  # type: ignore[no-untyped-def]
+    admin, agent
+) -> None:
+    from helpdesk.models import ScheduleAdvisor, Slot, TeamMember
+    from tests.factories import ScheduleFactory, TeamFactory, add_team_member
+
+    team = TeamFactory(organization=admin.organization)
+    add_team_member(team, agent.user)
+    schedule = ScheduleFactory(team=team)
+    ScheduleAdvisor.objects.create(
+        organization=admin.organization, schedule=schedule, user=agent.user, slot=Slot.PRIMARY
+    )
+    services.membership_remove(actor=admin, membership=agent)
+    assert not TeamMember.objects.filter(team=team).exists()
+    assert not ScheduleAdvisor.objects.filter(schedule=schedule).exists()
