@@ -22,7 +22,7 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 install: $(STAMP)
 
 translations: install
-	$(BIN)/python manage.py compile_translations
+	DEBUG=true $(BIN)/python manage.py compile_translations
 
 run: install translations
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
