@@ -306,8 +306,8 @@ def login(page: Any, live_app: LiveServer, email: str, password: str = "pw") -> 
     page.goto(f"{live_app.url}/accounts/login/")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
 
 
 def which(name: str) -> str | None:

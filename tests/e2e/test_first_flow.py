@@ -29,8 +29,9 @@ def test_first_flow_in_polish(live_app: Any, page: Any, manager: Membership) -> 
     assert nav.get_by_role("link", name="Tickets", exact=True).is_visible()
 
     # Switch the language with the switcher in the top bar.
-    page.get_by_label("Language").select_option("pl")
-    page.wait_for_url(f"{live_app.url}/app/acme/")
+    with page.expect_navigation():
+        page.get_by_label("Language").select_option("pl")
+    assert page.url == f"{live_app.url}/app/acme/"
     assert page.locator("html").get_attribute("lang") == "pl"
     nav = page.get_by_role("navigation", name=pl("Main"))
     assert nav.get_by_role("link", name=pl("Tickets"), exact=True).is_visible()
@@ -42,8 +43,8 @@ def test_first_flow_in_polish(live_app: Any, page: Any, manager: Membership) -> 
     page.get_by_role("link", name=pl("New team")).click()
     page.locator("#id_name").fill("Zwroty")
     page.locator("#id_display_name").fill("Dział zwrotów")
-    page.get_by_role("button", name=pl("Create team")).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name=pl("Create team")).click()
     team = Team.objects.get(organization=manager.organization, name="Zwroty")
 
     # With no schedule the team is after hours.
