@@ -24,10 +24,12 @@ install: $(STAMP)
 translations: install
 	DEBUG=true $(BIN)/python manage.py compile_translations
 
+run: export DEBUG = true
+run: export SITE_URL = http://$(HOST):$(PORT)
 run: install translations
-	DEBUG=true $(BIN)/python manage.py migrate --noinput
-	DEBUG=true $(BIN)/python manage.py seed_demo
-	DEBUG=true $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 test: install translations
 	HELPDESK_TESTING=1 $(BIN)/python -m pytest $(PYTEST_ARGS)

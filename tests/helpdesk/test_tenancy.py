@@ -378,3 +378,22 @@ def test_removing_a_member_takes_them_off_teams_and_schedule_slots(  # type: ign
     services.membership_remove(actor=admin, membership=agent)
     assert not TeamMember.objects.filter(team=team).exists()
     assert not ScheduleAdvisor.objects.filter(schedule=schedule).exists()
+
+
+def test_members_page_query_count_is_constant(  # type: ignore[no-untyped-def]
+    admin, make_member, client_for, django_assert_max_num_queries
+) -> None:
+    client = client_for(admin)
+    client.get("/app/acme/manage/members/")  # warm the session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/app/acme/manage/members/").status_code == 200
+    for _ in range(10):
+        make_member(admin.organization, Role.AGENT)
+    services.invitation_create(actor=admin, email="a@example.com", role=Role.AGENT)
+    services.invitation_create(actor=admin, email="b@example.com", role=Role.AGENT)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get("/app/acme/manage/members/")
+    assert response.content.count(b'<tr id="member-') == 11

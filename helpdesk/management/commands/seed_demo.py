@@ -102,7 +102,7 @@ class Command(BaseCommand):
             demo = self._demo()
             self._other()
         self.stdout.write(self.style.SUCCESS(f"Demo organization '{demo.slug}' is ready."))
-        self.stdout.write("Log in at http://127.0.0.1:8000/ with (password 'demo'):")
+        self.stdout.write(f"Log in at {settings.SITE_URL}/ with (password 'demo'):")
         for email, _name, role in DEMO_USERS:
             self.stdout.write(f"  {email:<24} {role.label} of demo")
         self.stdout.write(f"  {'admin@other.example':<24} Admin of other")
