@@ -22,7 +22,7 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 install: $(STAMP)
 
 translations: install
-	DEBUG=true $(BIN)/python manage.py compile_translations
+	$(BIN)/python manage.py compile_translations
 
 run: export DEBUG = true
 run: export SITE_URL = http://$(HOST):$(PORT)
