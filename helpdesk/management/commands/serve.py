@@ -25,6 +25,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         import uvicorn
 
+        from helpdesk.checks import require_secret_key
+
+        require_secret_key()
         if settings.CELERY_TASK_ALWAYS_EAGER:
             start_in_process_beat()
             self.stdout.write("Celery: tasks and beat run in-process (no REDIS_URL set).")
