@@ -220,6 +220,23 @@ STORAGES = {
     },
 }
 
+# --- Attachments ----------------------------------------------------------------------------
+ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
+ATTACHMENT_MAX_COUNT = 20
+# Executables and scripts: refused as attachments whatever their content type says.
+ATTACHMENT_BLOCKED_EXTENSIONS = frozenset(
+    "exe com bat cmd msi msp scr pif cpl vbs vbe js jse ws wsf wsh ps1 psm1 jar hta lnk reg "
+    "dll sys apk app dmg iso".split()
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 5 * 1024 * 1024
+# Raw inbound mail is capped a little above the attachment limit (encoding adds a third).
+INBOUND_EMAIL_MAX_BYTES = int(ATTACHMENT_MAX_BYTES * 1.5)
+
+# --- Outbound delivery ------------------------------------------------------------------------
+DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "6"))
+DELIVERY_RETRY_BASE_SECONDS = float(os.environ.get("DELIVERY_RETRY_BASE_SECONDS", "10"))
+DELIVERY_RETRY_MAX_SECONDS = 600.0  # far below the broker's visibility timeout
+
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",

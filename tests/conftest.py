@@ -51,6 +51,12 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings: Any, tmp_path: Path) -> None:
+    """Uploaded files of a test go to its own temporary folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 # --- tenants and people ------------------------------------------------------------------
 
 
@@ -139,6 +145,7 @@ def _worker_env() -> dict[str, str]:
         env["DATABASE_URL"] = f"postgres://{auth}{host}/{db['NAME']}"
     env["CELERY_TASK_ALWAYS_EAGER"] = "false"
     env["CELERY_QUEUE"] = settings.CELERY_TASK_DEFAULT_QUEUE
+    env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
     env["HELPDESK_TESTING"] = "1"
     return env
 

@@ -49,5 +49,7 @@ urlpatterns = [
     path("healthz", common.health, name="healthz"),
     path("invite/<str:token>/", tenancy.invitation_accept, name="invitation-accept"),
     path("app/", tenancy.org_home, name="org-home"),
+    path("", include("tickets.urls.hooks")),
+    path("", include("tickets.urls.forms")),
     path("app/<slug:org>/", include("helpdesk.urls.tenant")),
 ]

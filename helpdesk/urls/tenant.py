@@ -29,6 +29,8 @@ urlpatterns = [
     path("customers/", include("helpdesk.urls.customers")),
     path("manage/custom-fields/", include("helpdesk.urls.custom_fields")),
     path("tickets/", include("tickets.urls")),
+    path("manage/", include("tickets.urls.manage")),
+    path("manage/", include("tickets.urls.email_admin")),
     path("chat/", include("chat.urls")),
     path("calls/", include("telephony.urls")),
 ]

@@ -43,6 +43,9 @@ PUBLIC_PATTERNS = {
     "healthz": "health check, no tenant data",
     "invite/<str:token>/": "invitation link; the 256-bit token is the capability",
     "app/": "the signed-in user's own organizations",
+    "hooks/email/<str:secret>/": "inbound mail; the inbox's secret token is the credential",
+    "forms/<str:secret>/": "public web form of one inbox (its key is published on purpose)",
+    "api/v1/forms/<str:secret>/tickets/": "public ticket creation (web form / mobile app)",
 }
 
 
@@ -65,8 +68,40 @@ def world(org, other_org, outsider) -> dict[str, Any]:  # type: ignore[no-untype
         role=Role.AGENT,
         expires_at=timezone.now() + timezone.timedelta(days=1),
     )
-    # B has objects too, so "own org" requests reach real views.
-    TeamFactory(organization=other_org, name="Attacker team")
+    from django.core.files.base import ContentFile
+
+    from tests.tickets.factories import make_inbox, make_tag, make_ticket
+    from tickets.models import (
+        Attachment,
+        CannedResponse,
+        CustomStatus,
+        CustomTicketType,
+        InboundEmail,
+        InboxGroup,
+        IntegrationAccount,
+    )
+
+    inbox_group = InboxGroup.objects.create(organization=org, name="Victim group")
+    inbox = make_inbox(org, team, name="Victim inbox", group=inbox_group)
+    ticket = make_ticket(org, subject="Victim ticket", customer=customer, inbox=inbox)
+    message = ticket.messages.first()
+    attachment = Attachment(
+        organization=org, message=message, filename="victim.txt", content_type="text/plain", size=6
+    )
+    attachment.file.save("victim.txt", ContentFile(b"secret"), save=True)
+    tag = make_tag(org, "victim-tag")
+    custom_status = CustomStatus.objects.create(organization=org, name="Victim", base_status="open")
+    ticket_type = CustomTicketType.objects.create(organization=org, key="victim", name="Victim")
+    canned = CannedResponse.objects.create(organization=org, title="Victim", body="x", team=team)
+    integration = IntegrationAccount.objects.create(
+        organization=org, name="Victim", kind="marketplace"
+    )
+    inbound = InboundEmail(organization=org, inbox=inbox, state="failed", error="x")
+    inbound.raw.save("victim.eml", ContentFile(b"From: x"), save=True)
+    # B has objects too, so "own org" requests reach real views; none of its ticket numbers is
+    # the victim's (so a number-keyed URL in B's organization must answer 404).
+    attacker_team = TeamFactory(organization=other_org, name="Attacker team")
+    make_inbox(other_org, attacker_team, name="Attacker inbox", address="b@other.example")
     return {
         "org": org,
         "attacker_org": other_org,
@@ -79,6 +114,18 @@ def world(org, other_org, outsider) -> dict[str, Any]:  # type: ignore[no-untype
             "membership_id": lambda: agent.pk,
             "user_id": lambda: agent.user.pk,
             "invitation_id": lambda: invitation.pk,
+            "number": lambda: ticket.number,
+            "ticket_id": lambda: ticket.pk,
+            "message_id": lambda: message.pk,
+            "attachment_id": lambda: attachment.pk,
+            "inbox_id": lambda: inbox.pk,
+            "inbox_group_id": lambda: inbox_group.pk,
+            "tag_id": lambda: tag.pk,
+            "custom_status_id": lambda: custom_status.pk,
+            "ticket_type_id": lambda: ticket_type.pk,
+            "canned_response_id": lambda: canned.pk,
+            "integration_id": lambda: integration.pk,
+            "inbound_email_id": lambda: inbound.pk,
         },
     }
 
