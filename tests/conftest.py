@@ -52,6 +52,17 @@ def skip_or_fail(reason: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """A request that switched the language (the test client runs in this thread) does not
+    leak that language into the next test."""
+    from django.utils import translation
+
+    translation.activate("en-us")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path: Path) -> None:
     """Uploaded files of a test go to its own temporary folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
