@@ -109,7 +109,10 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not an in-memory database) for tests too, so the live server's threads and a
     # Celery worker process see the same data as the test.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    _test_db = os.environ.get("HELPDESK_TEST_DB", "")
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(BASE_DIR / f".test-db{'-' + _test_db if _test_db else ''}.sqlite3")
+    }
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
