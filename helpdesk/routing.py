@@ -2,4 +2,8 @@
 
 from django.urls import URLPattern, URLResolver
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from tickets.routing import websocket_urlpatterns as tickets_websocket_urlpatterns
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    *tickets_websocket_urlpatterns,
+]

@@ -166,6 +166,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "helpdesk.tasks.purge_expired_invitations_task",
         "schedule": 3600.0,
     },
+    "requeue-stuck-deliveries": {
+        "task": "tickets.tasks.requeue_stuck_deliveries_task",
+        "schedule": 60.0,
+    },
 }
 HEALTHCHECK_CELERY = env_bool("HEALTHCHECK_CELERY", bool(REDIS_URL) and not TESTING)
 

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class TicketsConfig(AppConfig):
     name = "tickets"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        import tickets.receivers  # noqa: F401  (the console's live updates)
+        from tickets.delivery import adapter_register
+        from tickets.email.outbound import EmailAdapter
+        from tickets.models import Channel
+
+        adapter_register(Channel.EMAIL, EmailAdapter())

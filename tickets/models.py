@@ -433,6 +433,9 @@ class Message(TenantModel):
     )
     delivery_error = models.TextField(blank=True)
     delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    # When the next delivery attempt is due (a retry's backoff), or when the current attempt
+    # started (``sending``); the beat scan re-enqueues what is overdue (``tickets.delivery``).
+    delivery_due_at = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True)
     idempotency_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -448,6 +451,12 @@ class Message(TenantModel):
                 fields=["organization", "provider_message_id"],
                 name="message_provider_id",
                 condition=~Q(provider_message_id=""),
+            ),
+            # The beat scan for stuck deliveries reads only the (few) rows in flight.
+            models.Index(
+                fields=["delivery_status", "delivery_due_at"],
+                name="message_delivery_due",
+                condition=Q(delivery_status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING]),
             ),
         ]
 
@@ -495,6 +504,9 @@ class InboundEmail(TenantModel):
     inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="inbound_emails")
     raw = models.FileField(upload_to="inbound-email/%Y/%m/", max_length=255)
     message_id_header = models.CharField(max_length=998, blank=True)
+    # From and Subject as far as they could be read, for the inbox's mail list.
+    sender = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
     state = models.CharField(max_length=10, choices=State.choices)
     error = models.TextField(blank=True)
     message = models.ForeignKey(
@@ -508,6 +520,7 @@ class InboundEmail(TenantModel):
         verbose_name_plural = _("inbound emails")
         indexes = [
             models.Index(fields=["organization", "state", "-received_at"], name="inbound_state"),
+            models.Index(fields=["inbox", "-received_at", "-id"], name="inbound_inbox_time"),
         ]
 
     def __str__(self) -> str:

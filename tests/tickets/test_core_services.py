@@ -275,3 +275,44 @@ def test_agents_see_tickets_of_their_teams(org, agent, manager, client_for) -> N
     tickets.ticket_assign(actor=manager, ticket=hidden, assignee=agent.user)
     assert hidden in set(ticket_visible(actor=agent))
     assert agent.role == Role.AGENT
+
+
+def test_event_labels_are_shown_in_the_readers_language(org, agent) -> None:  # type: ignore[no-untyped-def]
+    from django.utils import translation
+
+    from tickets.selectors.timeline import event_text
+
+    ticket = make_ticket(org)
+    with translation.override("de"):
+        tickets.ticket_set_status(actor=agent, ticket=ticket, status=Status.SOLVED)
+    event = Message.objects.filter(ticket=ticket, kind=MessageKind.SYSTEM).get()
+    assert event.metadata["params"] == {"status": "Solved"}
+    assert event_text(event) == "Status set to Solved"
+    with translation.override("pl"):
+        assert event_text(event) != "Status set to Solved"
+        assert translation.gettext("Solved") in event_text(event)
+
+
+def test_an_automated_sender_neither_reopens_nor_unanswers(org, agent) -> None:  # type: ignore[no-untyped-def]
+    ticket = make_ticket(org)
+    messages.message_send(actor=agent, ticket=ticket, body_text="Fixed.")
+    tickets.ticket_set_status(actor=agent, ticket=ticket, status=Status.SOLVED)
+    ticket.refresh_from_db()
+    last_customer = ticket.last_customer_message_at
+    messages.message_receive(
+        ticket=ticket,
+        customer=None,
+        inbound=messages.InboundMessage(
+            "email", "I am out of office", sender_is_automated=True, automated_reason="auto"
+        ),
+    )
+    ticket.refresh_from_db()
+    assert ticket.status == Status.SOLVED
+    assert ticket.reply_status == ReplyStatus.ANSWERED
+    assert ticket.last_customer_message_at == last_customer
+
+
+def test_web_form_tickets_are_answered_by_email(org, agent) -> None:  # type: ignore[no-untyped-def]
+    ticket = make_ticket(org, source="web_form")
+    reply = messages.message_send(actor=agent, ticket=ticket, body_text="Thanks!")
+    assert reply.channel == "email"

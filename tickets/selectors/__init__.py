@@ -38,17 +38,19 @@ def ticket_visible(*, actor: Membership) -> QuerySet[Ticket]:
     )
 
 
+TICKET_RELATED = ("team", "inbox", "customer", "assignee", "custom_status", "integration_account")
+
+
 def access_ticket(*, actor: Membership, ticket_id: int) -> Ticket:
     return get_object_or_404(
-        ticket_visible(actor=actor).select_related(
-            "team", "inbox", "customer", "assignee", "custom_status", "integration_account"
-        ),
-        pk=ticket_id,
+        ticket_visible(actor=actor).select_related(*TICKET_RELATED), pk=ticket_id
     )
 
 
 def access_ticket_by_number(*, actor: Membership, number: int) -> Ticket:
-    return get_object_or_404(ticket_visible(actor=actor), number=number)
+    return get_object_or_404(
+        ticket_visible(actor=actor).select_related(*TICKET_RELATED), number=number
+    )
 
 
 def access_message(*, actor: Membership, message_id: int) -> Message:

@@ -43,6 +43,14 @@ def reply_status_of(ticket: Ticket) -> str:
     return ReplyStatus.NOT_ANSWERED
 
 
+def reply_channel(ticket: Ticket) -> str:
+    """Replies go back the way the customer came, except that web-form and mobile-app tickets
+    are answered by email (the address the customer gave)."""
+    if ticket.source in (Channel.WEB_FORM, Channel.MOBILE_APP):
+        return Channel.EMAIL
+    return ticket.source
+
+
 @dataclass(frozen=True)
 class InboundMessage:
     """What a channel adapter (email, SMS, chat, web form) hands to ``message_receive``."""
@@ -93,12 +101,16 @@ def message_receive(
             created_at=now,
         )
         attachments_store(message=message, uploads=inbound.attachments)
-        ticket.last_customer_message_at = now
         ticket.last_message_at = now
-        ticket.reply_status = reply_status_of(ticket)
-        fields = {"last_customer_message_at", "last_message_at", "reply_status"}
+        fields = {"last_message_at"}
+        if not inbound.sender_is_automated:
+            # An out-of-office reply or a bounce is no customer reply: it neither reopens the
+            # ticket nor makes it "not answered".
+            ticket.last_customer_message_at = now
+            ticket.reply_status = reply_status_of(ticket)
+            fields |= {"last_customer_message_at", "reply_status"}
         old_status = ticket.status
-        if ticket.status in REOPENED_BY_CUSTOMER:
+        if ticket.status in REOPENED_BY_CUSTOMER and not inbound.sender_is_automated:
             ticket.status = Status.OPEN
             ticket.custom_status = None
             fields |= {"status", "custom_status"}
@@ -140,7 +152,7 @@ def message_send(
     body_text = body_text.strip()
     if not body_text and not attachments:
         raise ValidationError({"body": _("Write a message first.")})
-    channel = channel or ticket.source
+    channel = channel or reply_channel(ticket)
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(
             pk=ticket.pk, organization_id=ticket.organization_id

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -76,9 +76,11 @@ def event_record(
     actor: Membership | None = None,
     automation_label: str = "",
     automation_reason: str = "",
+    translate: tuple[str, ...] = (),
 ) -> Message:
     """A system event on the timeline. ``text`` is an untranslated source string
-    (``gettext_noop``) rendered in the reader's language with ``params``."""
+    (``gettext_noop``) rendered in the reader's language with ``params``; the params named in
+    ``translate`` are source strings too (labels) and are translated at display."""
     return Message.objects.create(
         organization_id=ticket.organization_id,
         ticket=ticket,
@@ -88,7 +90,11 @@ def event_record(
         author_user=_user(actor),
         channel=ticket.source,
         body_text=text,
-        metadata={"event": text, "params": {k: str(v) for k, v in (params or {}).items()}},
+        metadata={
+            "event": text,
+            "params": {k: str(v) for k, v in (params or {}).items()},
+            "translate": list(translate),
+        },
         automation_label=automation_label,
         automation_reason=automation_reason,
     )
@@ -98,6 +104,13 @@ def _touch(ticket: Ticket, fields: set[str], actor: Membership | None) -> None:
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=[*fields, "updated_at"])
     signals.ticket_changed.send(sender=Ticket, ticket=ticket, fields=fields, actor=actor)
+
+
+def ticket_type_label(organization: Organization, key: str) -> str:
+    if key in SystemType.values:
+        return str(SystemType(key).label)
+    custom = CustomTicketType.objects.for_organization(organization).filter(key=key).first()
+    return custom.name if custom else key
 
 
 def valid_type_keys(organization: Organization) -> set[str]:
@@ -207,12 +220,14 @@ def ticket_set_status(
         ticket.status = status
         ticket.custom_status = custom_status
         _touch(ticket, {"status", "custom_status"}, actor)
-        label = custom_status.name if custom_status else Status(status).label
+        with translation.override(None):
+            label = custom_status.name if custom_status else str(Status(status).label)
         event_record(
             ticket=ticket,
             text=gettext_noop("Status set to %(status)s"),
             params={"status": label},
             actor=actor,
+            translate=() if custom_status else ("status",),
         )
         if old != status:
             signals.status_changed.send(
@@ -231,11 +246,14 @@ def ticket_set_type(*, actor: Membership | None, ticket: Ticket, ticket_type: st
     with transaction.atomic():
         ticket.ticket_type = ticket_type
         _touch(ticket, {"ticket_type"}, actor)
+        with translation.override(None):
+            label = ticket_type_label(ticket.organization, ticket_type)
         event_record(
             ticket=ticket,
             text=gettext_noop("Type set to %(type)s"),
-            params={"type": ticket_type},
+            params={"type": label},
             actor=actor,
+            translate=("type",) if ticket_type in SystemType.values else (),
         )
         signals.type_changed.send(
             sender=Ticket, ticket=ticket, old=old, new=ticket_type, actor=actor
@@ -255,11 +273,14 @@ def ticket_set_priority(*, actor: Membership | None, ticket: Ticket, priority: i
     with transaction.atomic():
         ticket.priority = priority
         _touch(ticket, {"priority"}, actor)
+        with translation.override(None):
+            label = str(Priority(priority).label)
         event_record(
             ticket=ticket,
             text=gettext_noop("Priority set to %(priority)s"),
-            params={"priority": Priority(priority).label},
+            params={"priority": label},
             actor=actor,
+            translate=("priority",),
         )
         signals.priority_changed.send(
             sender=Ticket, ticket=ticket, old=old, new=priority, actor=actor
@@ -348,6 +369,8 @@ def ticket_merge(*, actor: Membership, source: Ticket, target: Ticket) -> Ticket
         raise PermissionDenied
     if target.merged_into_id is not None:
         raise ValidationError(_("That ticket was itself merged into another one."))
+    if source.merged_into_id is not None:
+        raise ValidationError(_("This ticket was already merged into another one."))
     with transaction.atomic():
         locked = {
             t.pk: t

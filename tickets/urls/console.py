@@ -1,7 +1,8 @@
 from django.urls import URLPattern, URLResolver, path
 
-from tickets import views
+from tickets.views import console
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("", views.ticket_list, name="ticket-list"),
+    path("", console.ticket_list, name="ticket-list"),
+    path("bulk/", console.ticket_bulk, name="ticket-bulk"),
 ]

@@ -1,3 +1,9 @@
-from django.urls import URLPattern, URLResolver
+"""Public hooks (no login): the credential is the inbox's secret in the URL."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, path
+
+from tickets.views.hooks import inbound_email_hook
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("hooks/email/<str:secret>/", inbound_email_hook, name="inbound-email-hook"),
+]
