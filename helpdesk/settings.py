@@ -232,7 +232,36 @@ ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 
 ATTACHMENT_MAX_COUNT = 20
 # Executables and scripts: refused as attachments whatever their content type says.
 ATTACHMENT_BLOCKED_EXTENSIONS = frozenset(
-    ["exe", "com", "bat", "cmd", "msi", "msp", "scr", "pif", "cpl", "vbs", "vbe", "js", "jse", "ws", "wsf", "wsh", "ps1", "psm1", "jar", "hta", "lnk", "reg", "dll", "sys", "apk", "app", "dmg", "iso"]
+    [
+        "exe",
+        "com",
+        "bat",
+        "cmd",
+        "msi",
+        "msp",
+        "scr",
+        "pif",
+        "cpl",
+        "vbs",
+        "vbe",
+        "js",
+        "jse",
+        "ws",
+        "wsf",
+        "wsh",
+        "ps1",
+        "psm1",
+        "jar",
+        "hta",
+        "lnk",
+        "reg",
+        "dll",
+        "sys",
+        "apk",
+        "app",
+        "dmg",
+        "iso",
+    ]
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 5 * 1024 * 1024
 # Raw inbound mail is capped a little above the attachment limit (encoding adds a third).
