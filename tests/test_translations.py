@@ -17,7 +17,7 @@ from tests.conftest import skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATED = ["fr", "de", "es", "it", "pl", "pt_BR"]
-PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|<[^>]+>")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|<[^>]+>|\{\w+\}")
 
 
 def _catalog(lang: str) -> polib.POFile:

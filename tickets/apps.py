@@ -12,3 +12,8 @@ class TicketsConfig(AppConfig):
         from tickets.models import Channel
 
         adapter_register(Channel.EMAIL, EmailAdapter())
+
+        from helpdesk.demo import demo_seeder_register
+        from tickets.demo import seed_demo_tickets
+
+        demo_seeder_register(seed_demo_tickets)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from helpdesk.demo import demo_seeders
 from helpdesk.models import (
     CustomerEmail,
     CustomField,
@@ -101,6 +102,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             demo = self._demo()
             self._other()
+            admin = Membership.objects.get(organization=demo, user__email="admin@demo.example")
+            for seeder in demo_seeders():
+                seeder(admin)
         self.stdout.write(self.style.SUCCESS(f"Demo organization '{demo.slug}' is ready."))
         self.stdout.write(f"Log in at {settings.SITE_URL}/ with (password 'demo'):")
         for email, _name, role in DEMO_USERS:
