@@ -335,3 +335,13 @@ def test_everything_a_row_shows_is_escaped(
     assert "<script>alert" not in html
     assert html.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") >= 6
     assert "o&#x27;brien@example.com" in html
+
+
+def test_the_list_links_to_new_ticket_and_canned_responses_for_writers(  # type: ignore[no-untyped-def]
+    agent, viewer, client_for
+) -> None:
+    page = client_for(agent).get("/app/acme/tickets/").content.decode()
+    assert 'href="/app/acme/tickets/new/"' in page
+    assert 'href="/app/acme/manage/canned-responses/"' in page
+    page = client_for(viewer).get("/app/acme/tickets/").content.decode()
+    assert 'href="/app/acme/tickets/new/"' not in page
