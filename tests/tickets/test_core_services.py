@@ -316,3 +316,20 @@ def test_web_form_tickets_are_answered_by_email(org, agent) -> None:  # type: ig
     ticket = make_ticket(org, source="web_form")
     reply = messages.message_send(actor=agent, ticket=ticket, body_text="Thanks!")
     assert reply.channel == "email"
+
+
+def test_automated_messages_never_answer_an_automated_sender(org, agent) -> None:  # type: ignore[no-untyped-def]
+    ticket = make_ticket(org, body=None)
+    messages.message_receive(
+        ticket=ticket,
+        customer=None,
+        inbound=messages.InboundMessage(
+            "email", "Out of office", sender_is_automated=True, automated_reason="auto-submitted"
+        ),
+    )
+    with pytest.raises(ValidationError) as error:
+        messages.message_send(ticket=ticket, body_text="Thanks!", automation_label="Auto-reply")
+    assert error.value.code == "automated_recipient"
+    assert not Message.objects.filter(ticket=ticket, kind=MessageKind.AUTOMATED).exists()
+    # A person may still answer.
+    messages.message_send(actor=agent, ticket=ticket, body_text="We will reply when you are back.")

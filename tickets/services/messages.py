@@ -159,6 +159,14 @@ def message_send(
         )
         now = timezone.now()
         automated = actor is None
+        if automated and last_sender_is_automated(ticket):
+            raise ValidationError(
+                _(
+                    "The customer's last message came from an automated sender; automated "
+                    "messages never answer those."
+                ),
+                code="automated_recipient",
+            )
         message = Message.objects.create(
             organization_id=ticket.organization_id,
             ticket=ticket,
@@ -198,6 +206,18 @@ def message_send(
 
         delivery_schedule(message=message)
     return message
+
+
+def last_sender_is_automated(ticket: Ticket) -> bool:
+    """Whether the latest inbound message came from a machine (auto-reply, bulk, bounce,
+    no-reply): such senders never get an automated message (no mail loops)."""
+    latest = (
+        Message.objects.filter(ticket=ticket, direction=Direction.INBOUND)
+        .order_by("-created_at", "-id")
+        .values_list("sender_is_automated", flat=True)
+        .first()
+    )
+    return bool(latest)
 
 
 def note_add(
