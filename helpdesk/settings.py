@@ -162,6 +162,14 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get(
 )
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "requeue-stale-events": {
+        "task": "automations.tasks.requeue_stale_events_task",
+        "schedule": 30.0,
+    },
+    "scan-time-workflows": {
+        "task": "automations.tasks.scan_time_workflows_task",
+        "schedule": 60.0,
+    },
     "purge-expired-invitations": {
         "task": "helpdesk.tasks.purge_expired_invitations_task",
         "schedule": 3600.0,

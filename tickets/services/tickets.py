@@ -35,6 +35,7 @@ from tickets.models import (
     TicketCounter,
     TicketTag,
 )
+from tickets.provenance import acting
 
 
 def _require_writer(actor: Membership | None, ticket: Ticket | None = None) -> None:
@@ -81,6 +82,9 @@ def event_record(
     """A system event on the timeline. ``text`` is an untranslated source string
     (``gettext_noop``) rendered in the reader's language with ``params``; the params named in
     ``translate`` are source strings too (labels) and are translated at display."""
+    current = acting()
+    if actor is None and current is not None and not automation_label:
+        automation_label, automation_reason = current.label, current.reason
     return Message.objects.create(
         organization_id=ticket.organization_id,
         ticket=ticket,

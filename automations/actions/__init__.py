@@ -1,0 +1,1 @@
+"""Every action a workflow can take (registered at import)."""

@@ -1,0 +1,1 @@
+"""Every condition a workflow can use (registered at import)."""
