@@ -7,13 +7,15 @@ registry that gives them meaning, and ``automations.engine`` evaluates them in a
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.models import TenantModel
+from helpdesk.models import Team, TenantModel
 from tickets.models import Ticket
 
 
@@ -159,3 +161,75 @@ class WorkflowRun(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.workflow_id} {self.outcome}"
+
+
+class WebhookStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookDelivery(TenantModel):
+    """One webhook call of a workflow: the exact body and signature are fixed when the action
+    runs, so every attempt sends the same bytes with the same ``X-Helpdesk-Delivery`` id."""
+
+    delivery_id = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    run = models.ForeignKey(
+        WorkflowRun,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="webhook_deliveries",
+    )
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    url = models.URLField(max_length=2000)
+    body = models.TextField()
+    signature = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=WebhookStatus.choices)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # When the next attempt is due (a retry's backoff), or when the current one started.
+    due_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        indexes = [
+            models.Index(fields=["workflow", "-created_at"], name="webhook_workflow_time"),
+            # The requeue scan reads only the (few) deliveries in flight.
+            models.Index(
+                fields=["status", "due_at"],
+                name="webhook_in_flight",
+                condition=Q(status__in=["queued", "sending"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} {self.status}"
+
+
+class RoundRobinSlot(TenantModel):
+    """When round robin last gave a team's member a ticket. Picks lock the chosen row
+    (``SELECT … FOR UPDATE SKIP LOCKED``), so concurrent picks hand out different people."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="round_robin_slot_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}:{self.user_id}"

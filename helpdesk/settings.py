@@ -166,6 +166,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "automations.tasks.requeue_stale_events_task",
         "schedule": 30.0,
     },
+    "requeue-stuck-webhooks": {
+        "task": "automations.tasks_webhooks.requeue_stuck_webhooks_task",
+        "schedule": 60.0,
+    },
     "scan-time-workflows": {
         "task": "automations.tasks.scan_time_workflows_task",
         "schedule": 60.0,
@@ -279,6 +283,10 @@ INBOUND_EMAIL_MAX_BYTES = int(ATTACHMENT_MAX_BYTES * 1.5)
 DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "6"))
 DELIVERY_RETRY_BASE_SECONDS = float(os.environ.get("DELIVERY_RETRY_BASE_SECONDS", "10"))
 DELIVERY_RETRY_MAX_SECONDS = 600.0  # far below the broker's visibility timeout
+
+# --- Workflows --------------------------------------------------------------------------------
+# Webhook actions refuse private and loopback addresses (SSRF) unless this is on.
+AUTOMATION_WEBHOOK_ALLOW_PRIVATE = env_bool("AUTOMATION_WEBHOOK_ALLOW_PRIVATE", False)
 
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(

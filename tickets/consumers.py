@@ -26,6 +26,7 @@ from django.utils import timezone, translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from helpdesk.models import Membership, User
+from helpdesk.presence import PRESENCE_REFRESH_SECONDS, apresence_clear, apresence_touch
 from helpdesk.selectors.tenancy import membership_for_slug
 from tickets.models import Ticket
 from tickets.selectors.list import TicketFilters, ticket_list_row
@@ -96,6 +97,7 @@ def _language(scope: dict[str, Any], user: User) -> str:
 
 class TicketListConsumer(AsyncWebsocketConsumer):
     group: str = ""
+    _presence: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         global _consumer_loop
@@ -117,11 +119,22 @@ class TicketListConsumer(AsyncWebsocketConsumer):
         self.group = group_name(membership.organization_id)
         _consumer_loop = asyncio.get_running_loop()
         await self.channel_layer.group_add(self.group, self.channel_name)
+        # The console being open is what makes an agent "online" (round-robin assignment).
+        await apresence_touch(self.organization_id, user.pk, self.channel_name)
+        self._presence = asyncio.create_task(self._presence_refresh())
         await self.accept()
+
+    async def _presence_refresh(self) -> None:
+        while True:
+            await asyncio.sleep(PRESENCE_REFRESH_SECONDS)
+            await apresence_touch(self.organization_id, self.user.pk, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self._presence is not None:
+            self._presence.cancel()
+            await apresence_clear(self.organization_id, self.user.pk, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """The list only listens."""

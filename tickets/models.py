@@ -12,7 +12,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -342,6 +343,22 @@ class Ticket(TenantModel):
             models.Index(
                 fields=["organization", "reply_status", "created_at"],
                 name="ticket_org_reply_created",
+            ),
+            # The timer scan (``automations.engine.timer``) walks a reply status's tickets in
+            # the order of their period (last customer message, else creation) and stops after
+            # one batch. The trailing columns are read from the index too (an index-only
+            # scan): the timestamps for the "more / less than N hours" filters, the status for
+            # "ticket status is …". Merged tickets are never candidates.
+            models.Index(
+                F("organization"),
+                F("reply_status"),
+                Coalesce("last_customer_message_at", "created_at"),
+                F("id"),
+                F("created_at"),
+                F("last_customer_message_at"),
+                F("status"),
+                name="ticket_timer_period",
+                condition=Q(merged_into__isnull=True),
             ),
         ]
 

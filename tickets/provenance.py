@@ -35,3 +35,10 @@ def acting_as(acting_now: Acting) -> Iterator[None]:
         yield
     finally:
         _acting.reset(token)
+
+
+def acting_metadata() -> dict[str, int]:
+    """What a message written now records about the workflow acting (for the timeline's link
+    to its run log); empty outside a workflow."""
+    current = acting()
+    return {"workflow_id": current.workflow_id} if current is not None else {}

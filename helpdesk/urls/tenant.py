@@ -26,6 +26,7 @@ urlpatterns = [
         name="invitation-revoke",
     ),
     path("manage/teams/", include("helpdesk.urls.teams")),
+    path("manage/workflows/", include("automations.urls")),
     path("customers/", include("helpdesk.urls.customers")),
     path("manage/custom-fields/", include("helpdesk.urls.custom_fields")),
     path("tickets/", include("tickets.urls")),

@@ -98,6 +98,19 @@ def world(org, other_org, outsider) -> dict[str, Any]:  # type: ignore[no-untype
     )
     inbound = InboundEmail(organization=org, inbox=inbox, state="failed", error="x")
     inbound.raw.save("victim.eml", ContentFile(b"From: x"), save=True)
+    from automations.models import Outcome, Workflow, WorkflowRun
+
+    workflow = Workflow.objects.create(
+        organization=org,
+        name="Victim workflow",
+        description="x",
+        trigger="event",
+        conditions={"all": [{"field": "new_message", "op": "is", "value": None}], "any": []},
+        actions=[{"type": "add_note", "params": {"body": "x"}}],
+    )
+    run = WorkflowRun.objects.create(
+        organization=org, workflow=workflow, ticket=ticket, outcome=Outcome.DONE
+    )
     # B has objects too, so "own org" requests reach real views; none of its ticket numbers is
     # the victim's (so a number-keyed URL in B's organization must answer 404).
     attacker_team = TeamFactory(organization=other_org, name="Attacker team")
@@ -126,6 +139,8 @@ def world(org, other_org, outsider) -> dict[str, Any]:  # type: ignore[no-untype
             "canned_response_id": lambda: canned.pk,
             "integration_id": lambda: integration.pk,
             "inbound_email_id": lambda: inbound.pk,
+            "workflow_id": lambda: workflow.pk,
+            "run_id": lambda: run.pk,
         },
     }
 

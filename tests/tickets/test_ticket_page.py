@@ -417,3 +417,19 @@ def test_viewers_page_runs_a_constant_number_of_queries(
     _fill(org, agent, big, 30)
     with django_assert_num_queries(len(one.captured_queries)):
         client.get(url("ticket-detail", number=big.number))
+
+
+def test_automated_notes_name_the_workflow_and_why(org, agent, client_for) -> None:  # type: ignore[no-untyped-def]
+    from tests.tickets.factories import make_ticket as _make
+    from tickets.services.automated import note_add_automated
+
+    ticket = _make(org, subject="Automated note")
+    note_add_automated(
+        ticket=ticket,
+        body_text="Escalated by keyword",
+        automation_label="Workflow “Escalate urgent”",
+        automation_reason="message contains “urgent”",
+    )
+    html = client_for(agent).get(f"/app/acme/tickets/{ticket.number}/").content.decode()
+    assert "Workflow “Escalate urgent”" in html
+    assert "Because: message contains “urgent”" in html

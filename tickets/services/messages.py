@@ -27,6 +27,7 @@ from tickets.models import (
     Status,
     Ticket,
 )
+from tickets.provenance import acting_metadata
 from tickets.services.attachments import AttachmentUpload, attachments_store
 
 # Statuses a customer's new message brings back to "open".
@@ -179,6 +180,7 @@ def message_send(
             channel=channel,
             subject=subject[:255],
             body_text=body_text,
+            metadata=acting_metadata() if automated else {},
             delivery_status=DeliveryStatus.QUEUED,
             created_at=now,
         )

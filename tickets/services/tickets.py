@@ -35,7 +35,7 @@ from tickets.models import (
     TicketCounter,
     TicketTag,
 )
-from tickets.provenance import acting
+from tickets.provenance import acting, acting_metadata
 
 
 def _require_writer(actor: Membership | None, ticket: Ticket | None = None) -> None:
@@ -98,6 +98,7 @@ def event_record(
             "event": text,
             "params": {k: str(v) for k, v in (params or {}).items()},
             "translate": list(translate),
+            **(acting_metadata() if actor is None else {}),
         },
         automation_label=automation_label,
         automation_reason=automation_reason,

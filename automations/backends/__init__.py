@@ -1,0 +1,1 @@
+"""HTTP clients for the outside services workflows call: translation, AI, webhooks."""

@@ -1,0 +1,1 @@
+"""Manager screens of the workflow engine: ``/app/<org>/manage/workflows/…``."""
