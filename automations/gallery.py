@@ -59,6 +59,11 @@ def _action(kind: str, **params: Any) -> dict[str, Any]:
     return {"type": kind, "params": params}
 
 
+# Words customers and teams use in the seven UI languages ("urgent" also finds "urgente").
+URGENT_WORDS = ("urgent", "asap", "dringend", "pilne", "pilny")
+RETURNS_TEAM_WORDS = ("return", "zwrot", "retour", "rücksend", "devoluc", "devoluç")
+
+
 def _team_named(organization: Organization, *words: str) -> int | None:
     query = Q()
     for word in words:
@@ -119,7 +124,7 @@ def _route_returns(organization: Organization) -> Spec:
     return (
         {"all": [_row("action", "is", "return_created")], "any": []},
         [
-            _action("assign_team", team=_team_named(organization, "return", "zwrot")),
+            _action("assign_team", team=_team_named(organization, *RETURNS_TEAM_WORDS)),
             _action("assign_tag", tag=None, tag_name=_("return")),
         ],
     )
@@ -169,8 +174,7 @@ def _urgent(organization: Organization) -> Spec:
             "all": [_row("new_message", "is")],
             "any": [
                 [
-                    _row("message_text", "contains", "urgent"),
-                    _row("message_text", "contains", "asap"),
+                    *[_row("message_text", "contains", word) for word in URGENT_WORDS],
                     _row("subject", "contains", "urgent"),
                 ]
             ],
