@@ -1,23 +1,54 @@
-"""Thin tasks: ids in, engine call."""
+"""Thin tasks: ids in, engine call.
+
+Every countdown here stays far below the broker's visibility timeout
+(``CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]``, an hour): a retry that waited
+longer would be delivered a second time by Redis meanwhile. Longer waits are database scans
+(the beat tasks below).
+"""
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from typing import Any
 
-from automations.engine.evaluate import event_process, events_requeue_stale
+from celery import shared_task
+from django.db import connection
+
+from automations.engine.evaluate import (
+    RETRYABLE_ERRORS,
+    event_failed,
+    event_process,
+    events_requeue_stale,
+)
+
+# Backoff of a retried evaluation: 2, 4, 8, … seconds (with jitter), never above 5 minutes;
+# after the last retry the beat scan takes over (``events_requeue_stale``).
+EVALUATE_RETRY_BACKOFF = 2
+EVALUATE_RETRY_BACKOFF_MAX = 300
+EVALUATE_MAX_RETRIES = 8
 
 
 @shared_task(
     bind=True,
     acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    max_retries=8,
+    reject_on_worker_lost=True,
+    autoretry_for=RETRYABLE_ERRORS,
+    retry_backoff=EVALUATE_RETRY_BACKOFF,
+    retry_backoff_max=EVALUATE_RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=EVALUATE_MAX_RETRIES,
 )
-def evaluate_event_task(self, organization_id: int, event_id: int) -> str:  # type: ignore[no-untyped-def]
-    return event_process(organization_id=organization_id, event_id=event_id)
+def evaluate_event_task(self: Any, organization_id: int, event_id: int) -> str:
+    try:
+        return event_process(organization_id=organization_id, event_id=event_id)
+    except RETRYABLE_ERRORS as exc:
+        # The connection may be what broke: the retry starts on a new one (also when the worker
+        # keeps connections across tasks).
+        connection.close()
+        event_failed(organization_id=organization_id, event_id=event_id, error=exc)
+        raise
+    except Exception as exc:
+        event_failed(organization_id=organization_id, event_id=event_id, error=exc)
+        raise
 
 
 @shared_task(acks_late=True)

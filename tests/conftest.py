@@ -12,6 +12,7 @@ import os
 os.environ.setdefault("HELPDESK_TESTING", "1")
 
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -221,6 +222,143 @@ def real_celery(settings: Any, redis_url: str) -> Iterator[None]:
     app.conf.task_always_eager = False
     yield
     app.conf.task_always_eager = True
+
+
+class Worker:
+    """A ``celery worker`` process started by ``start_worker``: it can be stopped, or killed
+    (SIGKILL) with or without its pool processes, as a crash would."""
+
+    def __init__(self, process: subprocess.Popen[bytes], name: str, log: Path) -> None:
+        self.process = process
+        self.name = name
+        self.log = log
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def pool_pids(self) -> list[int]:
+        """The pool's child processes (prefork), read from /proc."""
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.pid:
+                children.append(int(stat.parent.name))
+        return children
+
+    def kill_pool(self) -> list[int]:
+        """SIGKILLs the pool processes only (the main process notices and starts new ones)."""
+        pids = self.pool_pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        return pids
+
+    def kill(self) -> None:
+        """SIGKILLs the worker and its pool at once, as an out-of-memory kill or a power cut
+        would: nothing is acknowledged or rejected."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=15)
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def _forget_unacked(redis_url: str, queue: str) -> None:
+    """Drops the broker's record of messages a killed worker took from ``queue`` (they would
+    be restored an hour later into a queue nobody reads)."""
+    import json
+
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    for tag, raw in client.hscan_iter("unacked"):
+        try:
+            routing_key = json.loads(raw)[2]
+        except (ValueError, IndexError, TypeError):
+            continue
+        if routing_key == queue:
+            client.hdel("unacked", tag)
+            client.zrem("unacked_index", tag)
+    client.delete(queue)
+
+
+@pytest.fixture
+def start_worker(redis_url: str, transactional_db: None) -> Iterator[Callable[..., Worker]]:
+    """Starts real ``celery worker`` processes on the test queue, against the test database:
+    ``start_worker(pool="prefork", concurrency=1, include=("module",), env={...})``. Each runs in
+    a process group of its own (so ``kill()`` takes its pool with it) and is stopped at the end;
+    the call returns once that very worker answers a ping."""
+    from helpdesk.celery import app
+
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    started: list[Worker] = []
+    log = ROOT / "test-artifacts" / "celery-worker.log"
+    log.parent.mkdir(exist_ok=True)
+
+    def start(
+        *,
+        pool: str = "solo",
+        concurrency: int = 1,
+        include: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> Worker:
+        name = f"test-{os.getpid()}-{time.monotonic_ns()}@{socket.gethostname()}"
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "helpdesk",
+            "worker",
+            f"--pool={pool}",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-Q",
+            queue,
+            "-n",
+            name,
+        ]
+        if pool != "solo":
+            command.append(f"--concurrency={concurrency}")
+        if include:
+            command.append(f"--include={','.join(include)}")
+        with log.open("ab") as log_file:
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env={**_worker_env(), **(env or {})},
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        worker = Worker(process, name, log)
+        started.append(worker)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"the Celery worker exited early; see {log}")
+            if app.control.ping(destination=[name], timeout=0.5):
+                return worker
+        pytest.fail(f"the Celery worker did not answer within 30 s; see {log}")
+
+    try:
+        yield start
+    finally:
+        for worker in started:
+            worker.stop()
+        _forget_unacked(redis_url, queue)
 
 
 # --- live ASGI server (HTTP + websockets) and a real browser -------------------------------

@@ -3,27 +3,31 @@
 - All enabled workflows of the organization listening to the event are evaluated in this one
   task (no per-workflow task); they are compiled once per process and reloaded when any of
   them changes (a cheap stamp query per event).
-- Conditions are pure functions of the context; actions run through services, each in its own
+- Conditions are pure functions of the context, all evaluated first; the runs that do not act
+  are written together in one statement. Actions run through services, each in its own
   savepoint, each failure recorded on its own.
 - A unique run row per (workflow, event) — or per (workflow, ticket, period) for timers — is
   written in the same transaction as the workflow's effects: a retried or duplicated task finds
   it and does nothing, a crashed one rolls back both and runs again. Side effects outside the
   database (delivery, email, webhooks) are enqueued on commit, so they happen once.
+- Only database errors that may pass (``RETRYABLE_ERRORS``) propagate, for the task to retry;
+  a bug in a condition or an action is recorded on the run.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Max
+from django.core.cache import cache
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from automations.engine.context import EvalContext, context_for_event
 from automations.engine.registry import (
@@ -43,6 +47,15 @@ logger = logging.getLogger(__name__)
 
 # Events caused by a workflow may trigger other workflows, but not deeper than this.
 MAX_DEPTH = 3
+# Database errors that may pass (a lost connection, a serialization failure, a lock timeout):
+# the task is retried. Any other error is a bug, recorded on the run and never retried.
+RETRYABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+# An event whose evaluation was started this many times is given up (left unprocessed, with
+# its last error): a poison event must not loop through the broker forever.
+MAX_ATTEMPTS = 20
+# An event the beat scan re-enqueued is not re-enqueued again before this (it may simply be
+# waiting behind a backlog in the broker).
+REQUEUE_EVERY_SECONDS = 300
 
 
 # --- compiled workflows, cached per process -----------------------------------------------
@@ -51,16 +64,36 @@ _cache: dict[int, tuple[tuple[Any, ...], list[CompiledWorkflow]]] = {}
 _cache_lock = threading.Lock()
 
 
-def _stamp(organization_id: int) -> tuple[Any, ...]:
-    row = Workflow.objects.for_organization(organization_id).aggregate(
-        changed=Max("updated_at"), count=Count("id")
+def _stamp_sql() -> str:
+    """The workflow stamp as two SQL columns (the table name is the model's own)."""
+    table = Workflow._meta.db_table
+    return (
+        f'(SELECT MAX("updated_at") FROM "{table}" WHERE "organization_id" = %s) '  # noqa: S608
+        f'AS "workflows_changed", (SELECT COUNT(*) FROM "{table}" WHERE "organization_id" = %s) '
+        f'AS "workflows_count"'
     )
-    return (row["changed"], row["count"])
 
 
-def compiled_workflows(organization_id: int) -> list[CompiledWorkflow]:
-    """The organization's enabled workflows in order; reloaded when any workflow changed."""
-    stamp = _stamp(organization_id)
+def _stamp_of(changed: Any, count: Any) -> tuple[str, int]:
+    # The raw value as the database sent it: only ever compared with another read the same way.
+    return (str(changed), int(count or 0))
+
+
+def _stamp(organization_id: int) -> tuple[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_stamp_sql()}", [organization_id, organization_id])
+        changed, count = cursor.fetchone()
+    return _stamp_of(changed, count)
+
+
+def compiled_workflows(
+    organization_id: int, *, stamp: tuple[Any, ...] | None = None
+) -> list[CompiledWorkflow]:
+    """The organization's enabled workflows in order; reloaded when any workflow changed
+    (``stamp``: the latest ``updated_at`` and the number of the organization's workflows, when
+    the caller read it already)."""
+    if stamp is None:
+        stamp = _stamp(organization_id)
     with _cache_lock:
         cached = _cache.get(organization_id)
         if cached is not None and cached[0] == stamp:
@@ -113,13 +146,34 @@ def condition_holds(ctx: EvalContext, row: dict[str, Any]) -> bool:
     return bool(kind.evaluate(ctx, op, row.get("value")))
 
 
-def condition_text(row: dict[str, Any]) -> str:
+# What a condition row says, by language and row: describing a tag or an inbox condition
+# reads names from the database, and every run's reason names its conditions. Kept a few
+# minutes (a renamed tag shows under its new name in later reasons after that).
+TEXT_TTL_SECONDS = 300.0
+TEXT_CACHE_SIZE = 10_000
+_texts: dict[tuple[str, str], tuple[float, str]] = {}
+
+
+def _describe(row: dict[str, Any]) -> str:
     kind = CONDITIONS.get(str(row.get("field", "")))
     if kind is None:
         return str(row.get("field", ""))
     if kind.describe is not None:
         return kind.describe(str(row.get("op", "")), row.get("value"))
     return f"{kind.label} {row.get('op', '')} {row.get('value', '')}".strip()
+
+
+def condition_text(row: dict[str, Any]) -> str:
+    key = (get_language() or "", repr((row.get("field"), row.get("op"), row.get("value"))))
+    now = time.monotonic()
+    cached = _texts.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    text = _describe(row)
+    if len(_texts) >= TEXT_CACHE_SIZE:
+        _texts.clear()
+    _texts[key] = (now + TEXT_TTL_SECONDS, text)
+    return text
 
 
 @dataclass(frozen=True)
@@ -130,18 +184,18 @@ class Verdict:
 
 def conditions_evaluate(workflow: CompiledWorkflow, ctx: EvalContext) -> Verdict:
     """ALL conditions, and at least one condition of every ANY group."""
-    held: list[str] = []
+    held: list[dict[str, Any]] = []
     for row in workflow.all_conditions:
         if not condition_holds(ctx, row):
             return Verdict(False, _("not met: %(condition)s") % {"condition": condition_text(row)})
-        held.append(condition_text(row))
+        held.append(row)
     for group in workflow.any_groups:
         hit = next((row for row in group if condition_holds(ctx, row)), None)
         if hit is None:
             texts = " / ".join(condition_text(row) for row in group)
             return Verdict(False, _("none of: %(conditions)s") % {"conditions": texts})
-        held.append(condition_text(hit))
-    return Verdict(True, "; ".join(held) or _("no conditions"))
+        held.append(hit)
+    return Verdict(True, "; ".join(condition_text(row) for row in held) or _("no conditions"))
 
 
 # --- running ------------------------------------------------------------------------------
@@ -161,7 +215,11 @@ def _outcome(results: list[dict[str, Any]]) -> str:
 def actions_run(
     workflow: CompiledWorkflow, ctx: EvalContext, reason: str, *, dry_run: bool = False
 ) -> list[dict[str, Any]]:
-    """Runs (or, dry, describes) the actions in order; one failure never stops the others."""
+    """Runs (or, dry, describes) the actions in order; one failure never stops the others.
+
+    A database error worth retrying (``RETRYABLE_ERRORS``) is not an action's failure: it
+    propagates, the workflow's transaction (run row and effects) rolls back and the task is
+    retried."""
     results: list[dict[str, Any]] = []
     action_ctx = ActionContext(
         ctx=ctx,
@@ -186,6 +244,8 @@ def actions_run(
                 with transaction.atomic(), acting_as(acting):
                     summary = kind.run(action_ctx, params)
             entry.update(ok=True, summary=summary)
+        except RETRYABLE_ERRORS:
+            raise
         except ActionSkipped as exc:
             entry.update(ok=False, skipped=True, error=str(exc))
         except Exception as exc:
@@ -195,8 +255,34 @@ def actions_run(
     return results
 
 
+def _verdict(workflow: CompiledWorkflow, ctx: EvalContext) -> tuple[Verdict | None, str]:
+    """The verdict, or None and why the conditions could not be evaluated. A bug in a
+    condition is the run's failure, recorded once; only database errors worth retrying
+    propagate (the task retries them)."""
+    try:
+        return conditions_evaluate(workflow, ctx), ""
+    except RETRYABLE_ERRORS:
+        raise
+    except ConditionError as exc:
+        return None, str(exc)
+    except Exception as exc:
+        logger.warning("workflow %s: a condition failed", workflow.id, exc_info=True)
+        return None, _("a condition could not be evaluated: %(error)s") % {
+            "error": f"{exc.__class__.__name__}: {exc}"
+        }
+
+
+def _loop_protected(workflow: CompiledWorkflow, ctx: EvalContext) -> bool:
+    return ctx.by_workflow == workflow.id or ctx.depth >= MAX_DEPTH
+
+
+def _loop_reason() -> str:
+    return _("loop protection: this change was made by a workflow")
+
+
 def _claim(workflow: CompiledWorkflow, **unique: Any) -> WorkflowRun | None:
-    """The run row, or None when this workflow already ran for this event/period."""
+    """The run row, or None when this workflow already ran for this event/period. Inside the
+    caller's transaction: a concurrent claim of the same row waits for it, then finds it."""
     try:
         with transaction.atomic():
             return WorkflowRun.objects.create(
@@ -209,6 +295,30 @@ def _claim(workflow: CompiledWorkflow, **unique: Any) -> WorkflowRun | None:
         return None
 
 
+def _act(
+    workflow: CompiledWorkflow, ctx: EvalContext, verdict: Verdict, unique: dict[str, Any]
+) -> WorkflowRun | None:
+    """Claims the run and runs the actions in one transaction: the run row and the effects
+    commit together, or neither does."""
+    with transaction.atomic():
+        run = _claim(workflow, **unique)
+        if run is None:
+            return None
+        results = actions_run(workflow, ctx, verdict.reason)
+        run.outcome, run.reason, run.actions = _outcome(results), verdict.reason, results
+        run.save(update_fields=["outcome", "reason", "actions"])
+        return run
+
+
+def _unique(ctx: EvalContext, event: Event | None, period_at: datetime | None) -> dict[str, Any]:
+    unique: dict[str, Any] = {"ticket": ctx.ticket}
+    if event is not None:
+        unique["event"] = event
+    else:
+        unique["period_at"] = period_at
+    return unique
+
+
 def workflow_run(
     workflow: CompiledWorkflow,
     ctx: EvalContext,
@@ -218,72 +328,223 @@ def workflow_run(
 ) -> WorkflowRun | None:
     """Evaluates one workflow on one context and acts on a match, exactly once per event (or
     per ticket and period); returns the run, or None when it had already run."""
-    with transaction.atomic(), override(ctx.organization.default_language):
-        unique: dict[str, Any] = {"ticket": ctx.ticket}
-        if event is not None:
-            unique["event"] = event
+    unique = _unique(ctx, event, period_at)
+    with override(ctx.organization.default_language):
+        if _loop_protected(workflow, ctx):
+            verdict, error = None, _loop_reason()
+            outcome = Outcome.SKIPPED
         else:
-            unique["period_at"] = period_at
-        run = _claim(workflow, **unique)
-        if run is None:
-            return None
-        if ctx.by_workflow == workflow.id or ctx.depth >= MAX_DEPTH:
-            run.reason = _("loop protection: this change was made by a workflow")
-            run.save(update_fields=["reason"])
-            return run
-        try:
-            verdict = conditions_evaluate(workflow, ctx)
-        except ConditionError as exc:
-            run.outcome, run.reason = Outcome.FAILED, str(exc)
+            verdict, error = _verdict(workflow, ctx)
+            outcome = Outcome.FAILED
+        if verdict is not None and verdict.matched:
+            return _act(workflow, ctx, verdict, unique)
+        with transaction.atomic():
+            run = _claim(workflow, **unique)
+            if run is None:
+                return None
+            if verdict is not None:
+                outcome, error = Outcome.NOT_MATCHED, verdict.reason
+            run.outcome, run.reason = outcome, error
             run.save(update_fields=["outcome", "reason"])
             return run
-        if not verdict.matched:
-            run.outcome, run.reason = Outcome.NOT_MATCHED, verdict.reason
-            run.save(update_fields=["outcome", "reason"])
-            return run
-        results = actions_run(workflow, ctx, verdict.reason)
-        run.outcome, run.reason, run.actions = _outcome(results), verdict.reason, results
-        run.save(update_fields=["outcome", "reason", "actions"])
-        return run
+
+
+def _workflows_run_for_event(
+    workflows: list[CompiledWorkflow], ctx: EvalContext, event: Event
+) -> list[tuple[int, str, str]]:
+    """Every listening workflow of one event: all conditions are evaluated first (pure, in
+    memory), then each matching workflow claims its run and acts in its own transaction.
+    Returns the runs that did not act (not matched, loop-protected, failed conditions), as
+    ``(workflow id, outcome, reason)``, for the caller to write in one statement."""
+    done: set[int] = set()
+    if event.attempts > 1:  # a retry or a duplicate: skip what already ran
+        done = set(
+            WorkflowRun.objects.for_organization(event.organization_id)
+            .filter(event=event)
+            .values_list("workflow_id", flat=True)
+        )
+    quiet: list[tuple[int, str, str]] = []
+    matched: list[tuple[CompiledWorkflow, Verdict]] = []
+    with override(ctx.organization.default_language):
+        for workflow in workflows:
+            if workflow.id in done:
+                continue
+            if _loop_protected(workflow, ctx):
+                outcome, reason = Outcome.SKIPPED, _loop_reason()
+            else:
+                verdict, error = _verdict(workflow, ctx)
+                if verdict is not None and verdict.matched:
+                    matched.append((workflow, verdict))
+                    continue
+                if verdict is None:
+                    outcome, reason = Outcome.FAILED, error
+                else:
+                    outcome, reason = Outcome.NOT_MATCHED, verdict.reason
+            quiet.append((workflow.id, outcome, reason))
+        for workflow, verdict in matched:
+            _act(workflow, ctx, verdict, {"ticket": ctx.ticket, "event": event})
+    return quiet
+
+
+def _event_finish(event: Event, ticket_id: int | None, quiet: list[tuple[int, str, str]]) -> None:
+    """Writes the runs that did not act, leaving out those a previous delivery already wrote,
+    and marks the event processed, together. On PostgreSQL in one statement, without model
+    instances (``unnest`` of three arrays): with 50 workflows an event writes 50 rows, and
+    building and adapting 50 instances cost more than the rest of the event's evaluation."""
+    now = timezone.now()
+    events = Event.objects.for_organization(event.organization_id).filter(pk=event.pk)
+    if connection.vendor != "postgresql" or not quiet:
+        with transaction.atomic():
+            WorkflowRun.objects.bulk_create(
+                [
+                    WorkflowRun(
+                        organization_id=event.organization_id,
+                        workflow_id=workflow_id,
+                        event_id=event.pk,
+                        ticket_id=ticket_id,
+                        outcome=outcome,
+                        reason=reason,
+                        created_at=now,
+                    )
+                    for workflow_id, outcome, reason in quiet
+                ],
+                ignore_conflicts=True,
+            )
+            events.update(processed_at=now)
+        return
+    given = {
+        "organization_id": event.organization_id,
+        "event_id": event.pk,
+        "ticket_id": ticket_id,
+        "created_at": now,
+    }
+    columns, values, params = [], [], []
+    for field in WorkflowRun._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(f'"{field.column}"')
+        if field.attname in ("workflow_id", "outcome", "reason"):
+            values.append(f"t.{field.attname}")
+            continue
+        value = given[field.attname] if field.attname in given else field.get_default()
+        values.append("%s")
+        params.append(field.get_db_prep_save(value, connection))
+    # A data-modifying WITH runs whether or not the INSERT reads it. The identifiers are the
+    # models' own.
+    sql = (
+        f'WITH "processed" AS (UPDATE "{Event._meta.db_table}" SET "processed_at" = %s '  # noqa: S608
+        'WHERE "id" = %s AND "organization_id" = %s) '
+        f'INSERT INTO "{WorkflowRun._meta.db_table}" ({", ".join(columns)}) '
+        f"SELECT {', '.join(values)} FROM unnest(%s::bigint[], %s::text[], %s::text[]) "
+        "AS t(workflow_id, outcome, reason) ON CONFLICT DO NOTHING"
+    )
+    ids, outcomes, reasons = (list(column) for column in zip(*quiet, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, event.pk, event.organization_id, *params, ids, outcomes, reasons])
+
+
+def _event_start(organization_id: int, event_id: int) -> tuple[Event, tuple[str, int]] | None:
+    """Counts the attempt and reads the event and the organization's workflow stamp, in one
+    statement; None when the event is gone or already processed."""
+    table = Event._meta.db_table
+    columns = ", ".join(f'"{field.column}"' for field in Event._meta.concrete_fields)
+    sql = (  # one round trip; the identifiers are the model's own
+        f'UPDATE "{table}" SET "attempts" = "attempts" + 1 '  # noqa: S608
+        f'WHERE "id" = %s AND "organization_id" = %s AND "processed_at" IS NULL '
+        f"RETURNING {columns}, {_stamp_sql()}"
+    )
+    params = [event_id, organization_id, organization_id, organization_id]
+    events = list(Event.all_objects.raw(sql, params, translations={}))
+    if not events:
+        return None
+    event = events[0]
+    return event, _stamp_of(event.workflows_changed, event.workflows_count)  # type: ignore[attr-defined]
+
+
+def event_failed(*, organization_id: int, event_id: int, error: BaseException) -> None:
+    """Keeps the last error on the event (for whoever looks at a stuck one); best effort."""
+    try:
+        Event.objects.for_organization(organization_id).filter(pk=event_id).update(
+            last_error=f"{error.__class__.__name__}: {error}"[:2000]
+        )
+    except Exception:  # the database may be what failed
+        logger.warning("could not record the error of event %s", event_id, exc_info=True)
 
 
 def event_process(*, organization_id: int, event_id: int) -> str:
-    """Evaluates every listening workflow for one event and marks it processed."""
-    with transaction.atomic():
-        event = (
-            Event.objects.for_organization(organization_id)
-            .select_for_update(skip_locked=True)
-            .filter(pk=event_id)
-            .first()
+    """Evaluates every listening workflow for one event and marks it processed. Safe to run
+    twice, or twice at once: each workflow's run row is unique per event.
+
+    An event that no workflow acts on costs a fixed handful of queries whatever the number of
+    workflows: the attempt count with the workflow stamp, the ticket and message of the
+    context (and what its conditions look up, each once), and one statement writing every
+    run and the processed mark."""
+    started = _event_start(organization_id, event_id)
+    if started is None:
+        return "already"
+    event, stamp = started
+    if event.attempts > MAX_ATTEMPTS:
+        # A poison event (each try killed the worker, or kept hitting a database error):
+        # acknowledged without running; it stays unprocessed with its last error for a person.
+        event_failed(
+            organization_id=organization_id,
+            event_id=event_id,
+            error=RuntimeError(f"gave up after {MAX_ATTEMPTS} attempts; {event.last_error}"),
         )
-        if event is None:
-            return "busy"  # gone, or another worker holds it right now
-        if event.processed_at is not None:
-            return "already"
-        event.attempts += 1
-        event.save(update_fields=["attempts"])
-    ctx = context_for_event(event)
-    if ctx is not None and not event.payload.get("automated"):
-        for workflow in compiled_workflows(organization_id):
-            if workflow.trigger == Trigger.EVENT and event.name in workflow.listens_to:
-                workflow_run(workflow, ctx, event=event)
-    Event.objects.filter(pk=event.pk, organization_id=organization_id).update(
-        processed_at=timezone.now()
-    )
+        return "gave_up"
+    quiet: list[tuple[int, str, str]] = []
+    ticket_id = event.ticket_id
+    if not event.payload.get("automated"):
+        workflows = [
+            workflow
+            for workflow in compiled_workflows(organization_id, stamp=stamp)
+            if workflow.trigger == Trigger.EVENT and event.name in workflow.listens_to
+        ]
+        ctx = context_for_event(event) if workflows else None
+        if ctx is not None:
+            quiet = _workflows_run_for_event(workflows, ctx, event)
+    _event_finish(event, ticket_id, quiet)
     return "processed"
 
 
 def events_requeue_stale(*, older_than_seconds: float = 30, limit: int = 1000) -> int:
     """Beat: events still unprocessed a while after they were written (broker down at commit,
-    worker killed) are enqueued again; the run rows make the repeat harmless."""
+    worker killed) are enqueued again; the run rows make the repeat harmless. An event sent
+    again is not sent again for ``REQUEUE_EVERY_SECONDS`` (it may simply be waiting behind a
+    backlog), and one that failed ``MAX_ATTEMPTS`` times is left alone."""
     from automations.engine.events import event_enqueue
 
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     stale = list(
-        Event.all_objects.filter(processed_at__isnull=True, created_at__lt=cutoff).order_by(
-            "created_at"
-        )[:limit]
+        Event.all_objects.filter(
+            processed_at__isnull=True, created_at__lt=cutoff, attempts__lt=MAX_ATTEMPTS
+        )
+        .order_by("created_at")
+        .values_list("pk", "organization_id")[:limit]
     )
-    for event in stale:
-        event_enqueue(event)
-    return len(stale)
+    sent = 0
+    for pk, organization_id in stale:
+        if _recently_requeued(pk):
+            continue
+        if event_enqueue(Event(pk=pk, organization_id=organization_id)):
+            _remember_requeued(pk)
+            sent += 1
+    return sent
+
+
+def _requeue_key(event_id: int) -> str:
+    return f"automations:requeued:{event_id}"
+
+
+def _recently_requeued(event_id: int) -> bool:
+    try:
+        return cache.get(_requeue_key(event_id)) is not None
+    except Exception:  # noqa: BLE001  (no cache: requeue; duplicates are only wasteful)
+        return False
+
+
+def _remember_requeued(event_id: int) -> None:
+    try:
+        cache.set(_requeue_key(event_id), 1, timeout=REQUEUE_EVERY_SECONDS)
+    except Exception:
+        logger.warning("could not remember the requeue of event %s", event_id, exc_info=True)

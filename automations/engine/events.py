@@ -3,6 +3,7 @@ made the change, and schedules the evaluator on commit. Receivers do nothing els
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import transaction
@@ -12,6 +13,8 @@ from automations.models import Event
 from tickets import signals
 from tickets.models import MessageKind, Ticket
 from tickets.provenance import acting
+
+logger = logging.getLogger(__name__)
 
 
 def event_record(*, ticket: Ticket, name: str, payload: dict[str, Any]) -> Event:
@@ -25,18 +28,17 @@ def event_record(*, ticket: Ticket, name: str, payload: dict[str, Any]) -> Event
     return event
 
 
-def event_enqueue(event: Event) -> None:
-    """Hand the event to the evaluator; a broker outage only delays it (beat re-enqueues)."""
-    import logging
-
+def event_enqueue(event: Event) -> bool:
+    """Hands the event to the evaluator; False when the broker could not take it (the event
+    stays in the outbox and the beat scan enqueues it again: delayed, never lost)."""
     from automations.tasks import evaluate_event_task
 
     try:
         evaluate_event_task.delay(event.organization_id, event.pk)
-    except Exception:
-        logging.getLogger(__name__).warning(
-            "could not enqueue event %s; beat will retry", event.pk, exc_info=True
-        )
+    except Exception:  # any broker error; the event is safe in the database
+        logger.warning("could not enqueue event %s; beat will retry", event.pk, exc_info=True)
+        return False
+    return True
 
 
 def _user_id(actor: Any) -> int | None:

@@ -135,3 +135,16 @@ def test_workflows_do_not_react_to_their_own_changes(org, stand_ins) -> None:  #
     event = Event.objects.get(ticket=ticket, name="tag.added", payload__tag__isnull=False)
     assert event.payload["by_workflow"] == workflow.pk
     assert stand_ins == []
+
+
+def test_the_timeline_links_a_workflows_event_to_its_run_log_for_managers(  # type: ignore[no-untyped-def]
+    org, manager, agent, client_for, stand_ins, django_capture_on_commit_callbacks
+) -> None:
+    workflow = _workflow(org, [{"type": "t_tag", "params": {"name": "linked"}}])
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = make_ticket(org, subject="Help")
+    system = Message.objects.filter(ticket=ticket, kind=MessageKind.SYSTEM).get()
+    assert system.metadata["workflow_id"] == workflow.pk
+    link = f'href="/app/acme/manage/workflows/{workflow.pk}/runs/"'
+    assert link in client_for(manager).get(f"/app/acme/tickets/{ticket.number}/").content.decode()
+    assert link not in client_for(agent).get(f"/app/acme/tickets/{ticket.number}/").content.decode()
