@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print JSON (see docs/benchmarks.md)."""
