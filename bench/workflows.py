@@ -504,7 +504,7 @@ if __name__ == "__main__":
                     [act("add_note", body="A quick follow-up.")],
                 ),
             ]
-            return kinds[n % len(kinds)]
+            return kinds[n % len(kinds)]  # type: ignore[return-value]
 
         specs = [
             (
