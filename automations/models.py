@@ -123,14 +123,43 @@ class Outcome(models.TextChoices):
 
 class WorkflowRun(TenantModel):
     """One evaluation of one workflow: per event, or per ticket and qualifying period for
-    time-based workflows. The unique constraints make a retried evaluation a no-op."""
+    time-based workflows. The unique constraints make a retried evaluation a no-op.
 
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="runs")
+    Every event writes one row per listening workflow (50 workflows: 50 rows), so a row must
+    be cheap to write. Its ``workflow``, ``event`` and ``ticket`` have **no database
+    foreign-key constraint** and no index of their own (the composite indexes below lead with
+    each of them): the three checks per row cost more than inserting it. The trade-off: the
+    database does not refuse a run whose workflow, event or ticket is gone. Deletions through
+    Django still cascade (workflow, event) and clear (ticket) as before, since Django, not the
+    database, carries out ``on_delete``; what can be left is a row written by an evaluation
+    racing with such a deletion, pointing at nothing — it shows in no run log (the workflow
+    is gone) or without its ticket (``ticket`` is read with an outer join). The organization
+    keeps its constraint (tenancy)."""
+
+    workflow = models.ForeignKey(
+        Workflow,
+        on_delete=models.CASCADE,
+        related_name="runs",
+        db_constraint=False,
+        db_index=False,
+    )
     event = models.ForeignKey(
-        Event, on_delete=models.CASCADE, null=True, blank=True, related_name="runs"
+        Event,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="runs",
+        db_constraint=False,
+        db_index=False,
     )
     ticket = models.ForeignKey(
-        Ticket, on_delete=models.SET_NULL, null=True, blank=True, related_name="workflow_runs"
+        Ticket,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="workflow_runs",
+        db_constraint=False,
+        db_index=False,
     )
     # Time-based runs: the ticket's qualifying moment (its last customer message, or its
     # creation); a new customer reply starts a new period.
@@ -143,8 +172,9 @@ class WorkflowRun(TenantModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # Event first: it also serves the look-ups of an event's runs.
             models.UniqueConstraint(
-                fields=["workflow", "event"],
+                fields=["event", "workflow"],
                 name="run_once_per_event",
                 condition=Q(event__isnull=False),
             ),
@@ -155,6 +185,7 @@ class WorkflowRun(TenantModel):
             ),
         ]
         indexes = [
+            # Also the look-ups by workflow and by ticket (a deleted ticket's runs are cleared).
             models.Index(fields=["workflow", "-created_at"], name="run_workflow_time"),
             models.Index(fields=["ticket", "-created_at"], name="run_ticket_time"),
         ]

@@ -224,6 +224,30 @@ def real_celery(settings: Any, redis_url: str) -> Iterator[None]:
     app.conf.task_always_eager = True
 
 
+def _forget_pending_drains() -> None:
+    """Deletes this run's "a drain is pending" keys (``automations.engine.events``)."""
+    import redis
+    from django.core.cache import cache
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter(match=cache.make_key("wf-drain-pending:*"), count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _no_pending_drains(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that sends tasks to the real broker leaves no "a drain of organization N is
+    pending" key behind: it would keep the next test's first event (organizations get the same
+    ids again) from enqueueing its drain for a minute."""
+    if "real_celery" not in request.fixturenames:
+        yield
+        return
+    _forget_pending_drains()
+    yield
+    _forget_pending_drains()
+
+
 class Worker:
     """A ``celery worker`` process started by ``start_worker``: it can be stopped, or killed
     (SIGKILL) with or without its pool processes, as a crash would."""

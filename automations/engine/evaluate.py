@@ -1,8 +1,9 @@
-"""The evaluator: runs in a Celery worker for one event (or one ticket of a timer scan).
+"""The evaluator: runs in a Celery worker for one event (or one ticket of a timer scan); the
+drain (``automations.engine.batch``) runs the same pieces over batches of events.
 
-- All enabled workflows of the organization listening to the event are evaluated in this one
-  task (no per-workflow task); they are compiled once per process and reloaded when any of
-  them changes (a cheap stamp query per event).
+- All enabled workflows of the organization listening to the event are evaluated in one task
+  (no per-workflow task); they are compiled once per process and reloaded when any of them
+  changes (a cheap stamp query per event, or per batch).
 - Conditions are pure functions of the context, all evaluated first; the runs that do not act
   are written together in one statement. Actions run through services, each in its own
   savepoint, each failure recorded on its own.
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import get_language, override
@@ -53,9 +53,6 @@ RETRYABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceErro
 # An event whose evaluation was started this many times is given up (left unprocessed, with
 # its last error): a poison event must not loop through the broker forever.
 MAX_ATTEMPTS = 20
-# An event the beat scan re-enqueued is not re-enqueued again before this (it may simply be
-# waiting behind a backlog in the broker).
-REQUEUE_EVERY_SECONDS = 300
 
 
 # --- compiled workflows, cached per process -----------------------------------------------
@@ -182,18 +179,44 @@ class Verdict:
     reason: str  # the conditions that held (matched) or the first that did not
 
 
-def conditions_evaluate(workflow: CompiledWorkflow, ctx: EvalContext) -> Verdict:
-    """ALL conditions, and at least one condition of every ANY group."""
+# Why a workflow did not match, by the row (or ANY group) that failed: kept by a batch of one
+# organization (one language), where the same row fails for most events.
+Reasons = dict[int, tuple[object, str]]
+
+
+def _not_met(row: dict[str, Any]) -> str:
+    return _("not met: %(condition)s") % {"condition": condition_text(row)}
+
+
+def _none_of(group: tuple[dict[str, Any], ...]) -> str:
+    texts = " / ".join(condition_text(row) for row in group)
+    return _("none of: %(conditions)s") % {"conditions": texts}
+
+
+def _reason(reasons: Reasons | None, item: Any, describe: Any) -> str:
+    if reasons is None:
+        return str(describe(item))
+    known = reasons.get(id(item))
+    if known is None or known[0] is not item:
+        known = reasons[id(item)] = (item, describe(item))
+    return known[1]
+
+
+def conditions_evaluate(
+    workflow: CompiledWorkflow, ctx: EvalContext, *, reasons: Reasons | None = None
+) -> Verdict:
+    """ALL conditions, and at least one condition of every ANY group. ``reasons``: a dict
+    the caller keeps while it evaluates many events in one language, for the texts of the
+    conditions that did not hold."""
     held: list[dict[str, Any]] = []
     for row in workflow.all_conditions:
         if not condition_holds(ctx, row):
-            return Verdict(False, _("not met: %(condition)s") % {"condition": condition_text(row)})
+            return Verdict(False, _reason(reasons, row, _not_met))
         held.append(row)
     for group in workflow.any_groups:
         hit = next((row for row in group if condition_holds(ctx, row)), None)
         if hit is None:
-            texts = " / ".join(condition_text(row) for row in group)
-            return Verdict(False, _("none of: %(conditions)s") % {"conditions": texts})
+            return Verdict(False, _reason(reasons, group, _none_of))
         held.append(hit)
     return Verdict(True, "; ".join(condition_text(row) for row in held) or _("no conditions"))
 
@@ -255,12 +278,14 @@ def actions_run(
     return results
 
 
-def _verdict(workflow: CompiledWorkflow, ctx: EvalContext) -> tuple[Verdict | None, str]:
+def _verdict(
+    workflow: CompiledWorkflow, ctx: EvalContext, reasons: Reasons | None = None
+) -> tuple[Verdict | None, str]:
     """The verdict, or None and why the conditions could not be evaluated. A bug in a
     condition is the run's failure, recorded once; only database errors worth retrying
     propagate (the task retries them)."""
     try:
-        return conditions_evaluate(workflow, ctx), ""
+        return conditions_evaluate(workflow, ctx, reasons=reasons), ""
     except RETRYABLE_ERRORS:
         raise
     except ConditionError as exc:
@@ -278,6 +303,22 @@ def _loop_protected(workflow: CompiledWorkflow, ctx: EvalContext) -> bool:
 
 def _loop_reason() -> str:
     return _("loop protection: this change was made by a workflow")
+
+
+def triage(
+    workflow: CompiledWorkflow, ctx: EvalContext, reasons: Reasons | None = None
+) -> tuple[Verdict | None, str, str]:
+    """Whether the workflow acts on the context: ``(verdict, "", "")`` when it matched,
+    otherwise ``(None, outcome, reason)`` of the run that does not act (loop-protected,
+    conditions that failed, or not matched)."""
+    if _loop_protected(workflow, ctx):
+        return None, Outcome.SKIPPED, _loop_reason()
+    verdict, error = _verdict(workflow, ctx, reasons)
+    if verdict is None:
+        return None, Outcome.FAILED, error
+    if verdict.matched:
+        return verdict, "", ""
+    return None, Outcome.NOT_MATCHED, verdict.reason
 
 
 def _claim(workflow: CompiledWorkflow, **unique: Any) -> WorkflowRun | None:
@@ -369,61 +410,59 @@ def _workflows_run_for_event(
         for workflow in workflows:
             if workflow.id in done:
                 continue
-            if _loop_protected(workflow, ctx):
-                outcome, reason = Outcome.SKIPPED, _loop_reason()
+            verdict, outcome, reason = triage(workflow, ctx)
+            if verdict is not None:
+                matched.append((workflow, verdict))
             else:
-                verdict, error = _verdict(workflow, ctx)
-                if verdict is not None and verdict.matched:
-                    matched.append((workflow, verdict))
-                    continue
-                if verdict is None:
-                    outcome, reason = Outcome.FAILED, error
-                else:
-                    outcome, reason = Outcome.NOT_MATCHED, verdict.reason
-            quiet.append((workflow.id, outcome, reason))
+                quiet.append((workflow.id, outcome, reason))
         for workflow, verdict in matched:
             _act(workflow, ctx, verdict, {"ticket": ctx.ticket, "event": event})
     return quiet
 
 
-def _event_finish(event: Event, ticket_id: int | None, quiet: list[tuple[int, str, str]]) -> None:
-    """Writes the runs that did not act, leaving out those a previous delivery already wrote,
-    and marks the event processed, together. On PostgreSQL in one statement, without model
-    instances (``unnest`` of three arrays): with 50 workflows an event writes 50 rows, and
-    building and adapting 50 instances cost more than the rest of the event's evaluation."""
+# A run that did not act, as the batch writer takes it: (workflow id, event id, ticket id,
+# outcome, reason).
+QuietRun = tuple[int, int, int | None, str, str]
+
+
+def runs_finish(*, organization_id: int, event_ids: list[int], runs: list[QuietRun]) -> None:
+    """Writes the runs that did not act (leaving out those a previous delivery already wrote)
+    and marks the events processed, together: on PostgreSQL in one statement without model
+    instances (``unnest`` of five arrays), whatever the number of events and workflows — with
+    50 workflows an event writes 50 rows, and building and adapting 50 instances per event
+    cost more than the rest of its evaluation."""
+    if not event_ids and not runs:
+        return
     now = timezone.now()
-    events = Event.objects.for_organization(event.organization_id).filter(pk=event.pk)
-    if connection.vendor != "postgresql" or not quiet:
+    events = Event.objects.for_organization(organization_id).filter(pk__in=event_ids)
+    if connection.vendor != "postgresql" or not runs:
         with transaction.atomic():
             WorkflowRun.objects.bulk_create(
                 [
                     WorkflowRun(
-                        organization_id=event.organization_id,
+                        organization_id=organization_id,
                         workflow_id=workflow_id,
-                        event_id=event.pk,
+                        event_id=event_id,
                         ticket_id=ticket_id,
                         outcome=outcome,
                         reason=reason,
                         created_at=now,
                     )
-                    for workflow_id, outcome, reason in quiet
+                    for workflow_id, event_id, ticket_id, outcome, reason in runs
                 ],
                 ignore_conflicts=True,
             )
-            events.update(processed_at=now)
+            if event_ids:
+                events.update(processed_at=now)
         return
-    given = {
-        "organization_id": event.organization_id,
-        "event_id": event.pk,
-        "ticket_id": ticket_id,
-        "created_at": now,
-    }
+    given = {"organization_id": organization_id, "created_at": now}
+    from_rows = ("workflow_id", "event_id", "ticket_id", "outcome", "reason")
     columns, values, params = [], [], []
     for field in WorkflowRun._meta.concrete_fields:
         if field.primary_key:
             continue
         columns.append(f'"{field.column}"')
-        if field.attname in ("workflow_id", "outcome", "reason"):
+        if field.attname in from_rows:
             values.append(f"t.{field.attname}")
             continue
         value = given[field.attname] if field.attname in given else field.get_default()
@@ -431,16 +470,50 @@ def _event_finish(event: Event, ticket_id: int | None, quiet: list[tuple[int, st
         params.append(field.get_db_prep_save(value, connection))
     # A data-modifying WITH runs whether or not the INSERT reads it. The identifiers are the
     # models' own.
+    # The ids go as array literals (one string each, joined in C rather than quoted element
+    # by element); outcomes and reasons repeat (the same condition fails for most events):
+    # each distinct text is sent once, the rows refer to it by position.
     sql = (
         f'WITH "processed" AS (UPDATE "{Event._meta.db_table}" SET "processed_at" = %s '  # noqa: S608
-        'WHERE "id" = %s AND "organization_id" = %s) '
+        'WHERE "organization_id" = %s AND "id" = ANY(%s::bigint[])) '
         f'INSERT INTO "{WorkflowRun._meta.db_table}" ({", ".join(columns)}) '
-        f"SELECT {', '.join(values)} FROM unnest(%s::bigint[], %s::text[], %s::text[]) "
-        "AS t(workflow_id, outcome, reason) ON CONFLICT DO NOTHING"
+        f"SELECT {', '.join(values)} FROM (SELECT u.workflow_id, u.event_id, u.ticket_id, "
+        "(%s::text[])[u.outcome_at] AS outcome, (%s::text[])[u.reason_at] AS reason "
+        "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::int[], %s::int[]) "
+        "AS u(workflow_id, event_id, ticket_id, outcome_at, reason_at)) AS t "
+        "ON CONFLICT DO NOTHING"
     )
-    ids, outcomes, reasons = (list(column) for column in zip(*quiet, strict=True))
+    outcomes: dict[str, int] = {}
+    texts: dict[str, int] = {}
+    workflow_ids, run_event_ids, ticket_ids, outcome_at, reason_at = [], [], [], [], []
+    for workflow_id, event_id, ticket_id, outcome, reason in runs:
+        workflow_ids.append(workflow_id)
+        run_event_ids.append(event_id)
+        ticket_ids.append("NULL" if ticket_id is None else ticket_id)
+        outcome_at.append(outcomes.setdefault(outcome, len(outcomes) + 1))
+        reason_at.append(texts.setdefault(reason, len(texts) + 1))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, event.pk, event.organization_id, *params, ids, outcomes, reasons])
+        cursor.execute(
+            sql,
+            [
+                now,
+                organization_id,
+                _ints(event_ids),
+                *params,
+                list(outcomes),
+                list(texts),
+                _ints(workflow_ids),
+                _ints(run_event_ids),
+                _ints(ticket_ids),
+                _ints(outcome_at),
+                _ints(reason_at),
+            ],
+        )
+
+
+def _ints(values: list[Any]) -> str:
+    """A PostgreSQL array literal of integers (and NULLs)."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def _event_start(organization_id: int, event_id: int) -> tuple[Event, tuple[str, int]] | None:
@@ -495,56 +568,42 @@ def event_process(*, organization_id: int, event_id: int) -> str:
     quiet: list[tuple[int, str, str]] = []
     ticket_id = event.ticket_id
     if not event.payload.get("automated"):
-        workflows = [
-            workflow
-            for workflow in compiled_workflows(organization_id, stamp=stamp)
-            if workflow.trigger == Trigger.EVENT and event.name in workflow.listens_to
-        ]
+        workflows = listening(compiled_workflows(organization_id, stamp=stamp), event.name)
         ctx = context_for_event(event) if workflows else None
         if ctx is not None:
             quiet = _workflows_run_for_event(workflows, ctx, event)
-    _event_finish(event, ticket_id, quiet)
+    runs_finish(
+        organization_id=organization_id,
+        event_ids=[event.pk],
+        runs=[(wf, event.pk, ticket_id, outcome, reason) for wf, outcome, reason in quiet],
+    )
     return "processed"
 
 
+def listening(workflows: list[CompiledWorkflow], event_name: str) -> list[CompiledWorkflow]:
+    """The event workflows that listen to ``event_name``, in order."""
+    return [
+        workflow
+        for workflow in workflows
+        if workflow.trigger == Trigger.EVENT and event_name in workflow.listens_to
+    ]
+
+
 def events_requeue_stale(*, older_than_seconds: float = 30, limit: int = 1000) -> int:
-    """Beat: events still unprocessed a while after they were written (broker down at commit,
-    worker killed) are enqueued again; the run rows make the repeat harmless. An event sent
-    again is not sent again for ``REQUEUE_EVERY_SECONDS`` (it may simply be waiting behind a
-    backlog), and one that failed ``MAX_ATTEMPTS`` times is left alone."""
-    from automations.engine.events import event_enqueue
+    """Beat: every organization with events still unprocessed a while after they were written
+    (broker down at commit, worker killed mid-drain) gets a drain again; the run rows make a
+    repeat harmless. No second drain is sent while one is pending (``drain_enqueue``: its key
+    lives a minute), and events given up after ``MAX_ATTEMPTS`` are left alone. Returns the
+    number of drains sent."""
+    from automations.engine.events import DrainEnqueued, drain_enqueue
 
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    stale = list(
+    organizations = list(
         Event.all_objects.filter(
-            processed_at__isnull=True, created_at__lt=cutoff, attempts__lt=MAX_ATTEMPTS
+            processed_at__isnull=True, created_at__lt=cutoff, attempts__lte=MAX_ATTEMPTS
         )
-        .order_by("created_at")
-        .values_list("pk", "organization_id")[:limit]
+        .order_by()
+        .values_list("organization_id", flat=True)
+        .distinct()[:limit]
     )
-    sent = 0
-    for pk, organization_id in stale:
-        if _recently_requeued(pk):
-            continue
-        if event_enqueue(Event(pk=pk, organization_id=organization_id)):
-            _remember_requeued(pk)
-            sent += 1
-    return sent
-
-
-def _requeue_key(event_id: int) -> str:
-    return f"automations:requeued:{event_id}"
-
-
-def _recently_requeued(event_id: int) -> bool:
-    try:
-        return cache.get(_requeue_key(event_id)) is not None
-    except Exception:  # noqa: BLE001  (no cache: requeue; duplicates are only wasteful)
-        return False
-
-
-def _remember_requeued(event_id: int) -> None:
-    try:
-        cache.set(_requeue_key(event_id), 1, timeout=REQUEUE_EVERY_SECONDS)
-    except Exception:
-        logger.warning("could not remember the requeue of event %s", event_id, exc_info=True)
+    return sum(drain_enqueue(org) == DrainEnqueued.SENT for org in organizations)

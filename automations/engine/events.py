@@ -1,11 +1,19 @@
 """Outbox receivers: each domain signal writes an ``Event`` row inside the transaction that
-made the change, and schedules the evaluator on commit. Receivers do nothing else."""
+made the change, and schedules the evaluator on commit. Receivers do nothing else.
+
+The evaluator is one **drain** task per organization, not one task per event: on commit, a
+drain is enqueued only when none is pending for the organization (a cache key, ``cache.add``).
+The drain deletes that key before it claims anything, so an event committed after that
+enqueues a new drain, and one committed before is seen by the drain's claim. A drain lost on
+its way (broker down, worker killed) is covered by the beat's requeue scan."""
 
 from __future__ import annotations
 
+import enum
 import logging
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.dispatch import receiver
 
@@ -29,16 +37,56 @@ def event_record(*, ticket: Ticket, name: str, payload: dict[str, Any]) -> Event
 
 
 def event_enqueue(event: Event) -> bool:
-    """Hands the event to the evaluator; False when the broker could not take it (the event
-    stays in the outbox and the beat scan enqueues it again: delayed, never lost)."""
-    from automations.tasks import evaluate_event_task
+    """Hands the event to its organization's drain; False when the broker could not take it
+    (the event stays in the outbox and the beat scan enqueues a drain again: delayed, never
+    lost)."""
+    return drain_enqueue(event.organization_id) != DrainEnqueued.FAILED
 
+
+# How long a pending drain keeps others from being enqueued. A drain that waits longer in the
+# broker (a backlog) gets company: harmless, the second finds nothing to do or waits its turn.
+DRAIN_PENDING_SECONDS = 60
+
+
+class DrainEnqueued(enum.Enum):
+    SENT = "sent"
+    PENDING = "pending"  # one is on its way already
+    FAILED = "failed"  # the broker could not take it
+
+
+def drain_pending_key(organization_id: int) -> str:
+    return f"wf-drain-pending:{organization_id}"
+
+
+def drain_enqueue(organization_id: int) -> DrainEnqueued:
+    """Enqueues a drain of the organization's events unless one is pending."""
+    from automations.tasks import drain_events_task
+
+    key = drain_pending_key(organization_id)
     try:
-        evaluate_event_task.delay(event.organization_id, event.pk)
-    except Exception:  # any broker error; the event is safe in the database
-        logger.warning("could not enqueue event %s; beat will retry", event.pk, exc_info=True)
-        return False
-    return True
+        added = cache.add(key, 1, timeout=DRAIN_PENDING_SECONDS)
+    except Exception:  # no cache: enqueue anyway, a second drain is only wasteful
+        logger.warning("no cache to dedupe drains of %s", organization_id, exc_info=True)
+        added = True
+    if not added:
+        return DrainEnqueued.PENDING
+    try:
+        drain_events_task.delay(organization_id)
+    except Exception:  # any broker error; the events are safe in the database
+        logger.warning(
+            "could not enqueue a drain of %s; beat will retry", organization_id, exc_info=True
+        )
+        drain_pending_forget(organization_id)
+        return DrainEnqueued.FAILED
+    return DrainEnqueued.SENT
+
+
+def drain_pending_forget(organization_id: int) -> None:
+    """The drain starts (or could not be sent): the next event enqueues a new one."""
+    try:
+        cache.delete(drain_pending_key(organization_id))
+    except Exception:
+        logger.warning("could not forget the pending drain of %s", organization_id, exc_info=True)
 
 
 def _user_id(actor: Any) -> int | None:

@@ -75,15 +75,25 @@ def test_every_automatic_retry_policy_stays_below_the_visibility_timeout() -> No
         # self.retry() without a countdown waits default_retry_delay.
         assert task.default_retry_delay < LONGEST_WAIT, name
     assert "automations.tasks.evaluate_event_task" in checked
+    assert "automations.tasks.drain_events_task" in checked
 
 
 def test_the_evaluator_retries_database_errors_only() -> None:
     from django.db import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 
-    from automations.tasks import evaluate_event_task
+    from automations.tasks import drain_events_task, evaluate_event_task
 
-    retried = evaluate_event_task.autoretry_for
-    assert issubclass(OperationalError, retried) and issubclass(InterfaceError, retried)
-    for bug in (IntegrityError, ProgrammingError, ValueError, KeyError, ZeroDivisionError):
-        assert not issubclass(bug, retried), bug
-    assert evaluate_event_task.acks_late and evaluate_event_task.reject_on_worker_lost
+    for task in (drain_events_task, evaluate_event_task):
+        retried = task.autoretry_for
+        assert issubclass(OperationalError, retried) and issubclass(InterfaceError, retried)
+        for bug in (IntegrityError, ProgrammingError, ValueError, KeyError, ZeroDivisionError):
+            assert not issubclass(bug, retried), (task.name, bug)
+        assert task.acks_late and task.reject_on_worker_lost, task.name
+
+
+def test_a_drain_is_a_short_task() -> None:
+    """A drain gives the worker back after its time budget (and enqueues its continuation):
+    far below the visibility timeout, and short enough for other organizations' drains."""
+    from automations.engine.batch import TIME_BUDGET_SECONDS
+
+    assert 0 < TIME_BUDGET_SECONDS <= 10

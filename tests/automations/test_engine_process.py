@@ -1,5 +1,5 @@
 """The evaluator's bookkeeping, in process: what one event costs in queries whatever the number
-of workflows, the beat's requeue scan, and giving up on a poison event."""
+of workflows (the per-event path), the beat's requeue scan, and giving up on a poison event."""
 
 from __future__ import annotations
 
@@ -8,17 +8,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from automations.engine import evaluate
 from automations.engine.evaluate import event_process, events_requeue_stale
+from automations.engine.events import drain_pending_forget
 from automations.models import Event, Outcome, WorkflowRun
 from tests.automations.test_resilience_standins import (
-    broker_for,
     queued_tasks,
     registered_standins,
     workflow_make,
@@ -27,17 +25,12 @@ from tests.tickets.factories import make_ticket
 
 pytestmark = pytest.mark.django_db
 
-EVALUATE = "automations.tasks.evaluate_event_task"
+DRAIN = "automations.tasks.drain_events_task"
 
 
 @pytest.fixture
 def registered() -> Iterator[None]:
     yield from registered_standins()
-
-
-@pytest.fixture
-def broker(redis_url: str) -> Iterator[redis.Redis]:
-    yield from broker_for(redis_url)
 
 
 def _not_matching(org: Any, count: int) -> None:
@@ -103,30 +96,33 @@ def test_a_poison_event_is_given_up(org, registered) -> None:  # type: ignore[no
 
 
 @pytest.mark.redis
-def test_the_requeue_scan_sends_stale_events_again_but_not_too_often(  # type: ignore[no-untyped-def]
-    org, real_celery, broker
+def test_the_requeue_scan_sends_a_drain_for_stale_events_but_not_too_often(  # type: ignore[no-untyped-def]
+    org, other_org, real_celery, broker
 ) -> None:
-    ticket = make_ticket(org, subject="Help", body=None)  # one ticket.created event
-    [fresh] = Event.objects.filter(ticket=ticket)
+    # In the organization, one event still unprocessed a while after it was written.
+    ticket = make_ticket(org, subject="Help", body=None)  # one ticket.created event, fresh
     old = timezone.now() - dt.timedelta(minutes=2)
-    stale, done, poison = (
-        Event.objects.create(organization=org, ticket=ticket, name="tag.added", created_at=old)
-        for _ in range(3)
+    Event.objects.create(organization=org, ticket=ticket, name="tag.added", created_at=old)
+    # In the other one, a fresh event, a processed one and a given-up one: nothing to send.
+    other = make_ticket(other_org, subject="Help", body=None)
+    done, poison = (
+        Event.objects.create(organization=other_org, ticket=other, name="tag.added", created_at=old)
+        for _ in range(2)
     )
-    Event.objects.filter(pk=done.pk, organization=org).update(processed_at=timezone.now())
-    Event.objects.filter(pk=poison.pk, organization=org).update(attempts=evaluate.MAX_ATTEMPTS)
-    cache.delete(evaluate._requeue_key(stale.pk))
+    Event.objects.filter(pk=done.pk, organization=other_org).update(processed_at=timezone.now())
+    Event.objects.filter(pk=poison.pk, organization=other_org).update(
+        attempts=evaluate.MAX_ATTEMPTS + 1
+    )
 
-    # Only the unprocessed event older than the delay, not given up, is sent again.
+    # Only the organization with a stale, unprocessed, not given-up event gets a drain.
     assert events_requeue_stale() == 1
-    assert queued_tasks(broker) == [(EVALUATE, [org.pk, stale.pk])]
-    assert fresh.processed_at is None  # too young: its own enqueue may still be on its way
+    assert queued_tasks(broker) == [(DRAIN, [org.pk])]
 
-    # It may be waiting behind a backlog: the next scans leave it alone for a while.
+    # While that drain is pending (it may simply wait behind a backlog), none is sent again.
     assert events_requeue_stale() == 0
     assert len(queued_tasks(broker)) == 1
 
-    # After that while, it is sent again.
-    cache.delete(evaluate._requeue_key(stale.pk))
+    # Once a drain started (it forgets the pending key) and the event is still there, it is.
+    drain_pending_forget(org.pk)
     assert events_requeue_stale() == 1
-    assert queued_tasks(broker) == [(EVALUATE, [org.pk, stale.pk])] * 2
+    assert queued_tasks(broker) == [(DRAIN, [org.pk])] * 2

@@ -1,7 +1,7 @@
 """Integration: the outbox against the real broker (Redis) and a real worker process.
 
-- The evaluator's task reaches the broker only when the change commits, never from a change
-  that rolls back.
+- The evaluator's task (a drain of the organization's events) reaches the broker only when the
+  change commits, never from a change that rolls back, and only once while one is pending.
 - A web request that creates a ticket returns before any workflow ran: with a broker configured
   the evaluator never runs in the request.
 - The broker unreachable at commit time delays an event, never loses it: the beat's requeue
@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-import redis
 from django.conf import settings
 from django.db import transaction
 from django.test import Client
@@ -27,9 +26,6 @@ from automations.tasks import requeue_stale_events_task
 from tests.automations.test_resilience_standins import (
     STANDINS_MODULE,
     WORKER_ENV,
-    Keys,
-    broker_for,
-    keys_for,
     processed,
     queued_tasks,
     received_event,
@@ -44,16 +40,6 @@ from tests.tickets.factories import make_inbox, make_ticket
 from tickets.models import Channel, Ticket
 
 pytestmark = [pytest.mark.redis]
-
-
-@pytest.fixture
-def keys(redis_url: str) -> Iterator[Keys]:
-    yield from keys_for(redis_url)
-
-
-@pytest.fixture
-def broker(redis_url: str) -> Iterator[redis.Redis]:
-    yield from broker_for(redis_url)
 
 
 @contextmanager
@@ -82,12 +68,12 @@ def broker_down() -> Iterator[None]:
         reset()
 
 
-EVALUATE = "automations.tasks.evaluate_event_task"
+DRAIN = "automations.tasks.drain_events_task"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_evaluator_is_enqueued_when_the_change_commits_and_never_on_rollback(  # type: ignore[no-untyped-def]
-    real_celery, broker, org
+def test_a_drain_is_enqueued_when_the_change_commits_once_while_pending_never_on_rollback(  # type: ignore[no-untyped-def]
+    real_celery, broker, org, other_org
 ) -> None:
     # Given a change in progress: its events are written, nothing is sent yet.
     with transaction.atomic():
@@ -95,8 +81,8 @@ def test_the_evaluator_is_enqueued_when_the_change_commits_and_never_on_rollback
         events = list(Event.objects.filter(ticket=ticket).order_by("id"))
         assert [e.name for e in events] == ["ticket.created", "message.received"]
         assert queued_tasks(broker) == []
-    # When it commits, then one evaluator task per event is in the broker.
-    assert queued_tasks(broker) == [(EVALUATE, [org.pk, e.pk]) for e in events]
+    # When it commits, then one drain of the organization is in the broker for both events.
+    assert queued_tasks(broker) == [(DRAIN, [org.pk])]
 
     # A change that rolls back leaves neither events nor tasks.
     with transaction.atomic():
@@ -104,7 +90,15 @@ def test_the_evaluator_is_enqueued_when_the_change_commits_and_never_on_rollback
         assert Event.objects.filter(ticket=rolled_back).count() == 2
         transaction.set_rollback(True)
     assert not Event.objects.for_organization(org).filter(ticket_id=rolled_back.pk).exists()
-    assert queued_tasks(broker) == [(EVALUATE, [org.pk, e.pk]) for e in events]
+    assert queued_tasks(broker) == [(DRAIN, [org.pk])]
+
+    # More changes while that drain is pending add events, not tasks; another organization
+    # gets a drain of its own.
+    for n in range(5):
+        make_ticket(org, subject=f"More {n}")
+    make_ticket(other_org, subject="Elsewhere")
+    assert Event.objects.for_organization(org).filter(processed_at__isnull=True).count() == 12
+    assert queued_tasks(broker) == [(DRAIN, [org.pk]), (DRAIN, [other_org.pk])]
 
 
 @pytest.mark.worker
@@ -134,9 +128,7 @@ def test_a_web_request_returns_before_any_workflow_ran(  # type: ignore[no-untyp
     assert all(e.processed_at is None and e.attempts == 0 for e in events)
     assert not WorkflowRun.objects.filter(workflow=workflow).exists()
     assert tag_links(ticket, "seen") == 0
-    assert {(name, args[1]) for name, args in queued_tasks(broker)} == {
-        (EVALUATE, e.pk) for e in events
-    }
+    assert queued_tasks(broker) == [(DRAIN, [org.pk])]
 
     # And a worker started afterwards runs the workflow.
     start_worker(include=(STANDINS_MODULE,), env=WORKER_ENV)

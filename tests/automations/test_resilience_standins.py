@@ -132,7 +132,12 @@ if os.environ.get("AUTOMATIONS_STANDINS") == "1":  # in the worker process only
         _keep_connections(int(os.environ["AUTOMATIONS_STANDINS_KEEP_CONNECTIONS"]))
 
 STANDINS_MODULE = __name__
-WORKER_ENV = {"AUTOMATIONS_STANDINS": "1"}
+# The worker shares this process's cache keys (its own test run would get a prefix of its own):
+# the outbox's "a drain is pending" key is set here and deleted by the worker's drain.
+WORKER_ENV = {
+    "AUTOMATIONS_STANDINS": "1",
+    "CACHE_PREFIX": str(settings.CACHES["default"].get("KEY_PREFIX", "")),
+}
 
 
 class Keys:

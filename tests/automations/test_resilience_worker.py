@@ -27,9 +27,7 @@ from automations.tasks import evaluate_event_task, requeue_stale_events_task
 from tests.automations.test_resilience_standins import (
     STANDINS_MODULE,
     WORKER_ENV,
-    Keys,
     hold_action,
-    keys_for,
     processed,
     received_event,
     registered_standins,
@@ -43,11 +41,6 @@ from tests.tickets.factories import make_ticket
 from tickets.models import Tag
 
 pytestmark = [pytest.mark.redis, pytest.mark.worker]
-
-
-@pytest.fixture
-def keys(redis_url: str) -> Iterator[Keys]:
-    yield from keys_for(redis_url)
 
 
 @pytest.fixture
