@@ -80,3 +80,11 @@ def scan_time_workflows_task() -> int:
     from automations.engine.timer import timer_scan
 
     return timer_scan()
+
+
+@shared_task(acks_late=True)
+def prune_workflow_runs_task() -> int:
+    """Beat: deletes not-matched runs past their retention, in capped batches."""
+    from automations.engine.retention import runs_prune
+
+    return runs_prune()

@@ -177,6 +177,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "automations.tasks.scan_time_workflows_task",
         "schedule": 60.0,
     },
+    "prune-workflow-runs": {
+        "task": "automations.tasks.prune_workflow_runs_task",
+        "schedule": 3600.0,
+    },
     "purge-expired-invitations": {
         "task": "helpdesk.tasks.purge_expired_invitations_task",
         "schedule": 3600.0,
@@ -186,6 +190,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 60.0,
     },
 }
+# Runs of workflows that did not match an event (one per workflow and event) are kept this
+# many days for the run log, then deleted; runs that acted are kept.
+WORKFLOW_NOT_MATCHED_RUNS_DAYS = int(os.environ.get("WORKFLOW_NOT_MATCHED_RUNS_DAYS", "30"))
 HEALTHCHECK_CELERY = env_bool("HEALTHCHECK_CELERY", bool(REDIS_URL) and not TESTING)
 
 # --- Auth -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -100,6 +101,7 @@ def run_list_view(request: TenantRequest, workflow_id: int) -> HttpResponse:
             "outcome": outcome,
             "outcomes": [("acted", _("Acted (done or failed)")), *Outcome.choices],
             "first_page": not request.GET.get("after"),
+            "not_matched_days": settings.WORKFLOW_NOT_MATCHED_RUNS_DAYS,
         },
     )
 

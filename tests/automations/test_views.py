@@ -447,6 +447,7 @@ def test_run_log_pages_by_keyset(manager, mclient) -> None:  # type: ignore[no-u
         )
     html = mclient.get(f"{BASE}{workflow.pk}/runs/").content.decode()
     assert html.count('<tr id="run-') == 50
+    assert "Runs that did not match are kept for 30 days; runs that acted are kept." in html
     assert "reason 54" in html and "reason 4<" not in html
     assert "added a note" in html and "failed: smtp down" in html
     assert f"/app/acme/tickets/{ticket.number}/" in html
