@@ -303,12 +303,12 @@ def parse_args() -> argparse.Namespace:
 # --- database ------------------------------------------------------------------------------
 
 
-def database_urls(name: str) -> tuple[str, str]:
+def database_urls(name: str, script: str = "bench/ticket_list.py") -> tuple[str, str]:
+    """The server's maintenance database and the bench database ``name``, on the server of
+    ``DATABASE_URL`` (PostgreSQL only)."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(
-            "bench/ticket_list.py measures PostgreSQL: set DATABASE_URL=postgres://… (not SQLite)"
-        )
+        sys.exit(f"{script} measures PostgreSQL: set DATABASE_URL=postgres://… (not SQLite)")
     parts = urlsplit(url)
     admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, ""))
     bench = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
@@ -410,20 +410,189 @@ class Ids:
         return self.next[name]
 
 
+def seed_organization(
+    org: Any,
+    *,
+    tickets_count: int,
+    customers_count: int,
+    rng: random.Random,
+    ids: Ids,
+    now: dt.datetime,
+    password: str | None = None,
+) -> dict[str, Any]:
+    """Fills an organization: 5 teams of 4 agents (``agent<n>@<slug>.example``), an inbox per
+    team (email, web form, chat, phone, SMS), 30 tags, ``customers_count`` customers with an
+    email address, and ``tickets_count`` tickets over two years (a sixth without a team, the
+    status mix of ``STATUSES``, 0–3 tags, a customer message each and an agent reply on the
+    answered ones), written with ``COPY``. Returns the row counts and the teams, agents,
+    inboxes and tags it made."""
+    from helpdesk.models import Customer, CustomerEmail, Membership, Role, Team, TeamMember, User
+    from tickets.models import Inbox, Message, Tag, Ticket, TicketCounter, TicketTag
+
+    slug = org.slug
+    teams = [
+        Team.objects.create(organization=org, name=f"Team {n}", display_name=f"Desk {n}")
+        for n in range(5)
+    ]
+    agents = []
+    for n in range(20):
+        user = User.objects.create_user(f"agent{n}@{slug}.example", password, name=f"Agent {n}")
+        Membership.objects.create(organization=org, user=user, role=Role.AGENT)
+        TeamMember.objects.create(organization=org, team=teams[n % 5], user=user)
+        agents.append(user)
+    channels = ["email", "web_form", "chat", "phone", "sms"]
+    inboxes = [
+        Inbox.objects.create(
+            organization=org,
+            team=team,
+            name=f"Inbox {n}",
+            channel=channels[n],
+            address=f"in{n}@{slug}.example" if channels[n] == "email" else "",
+        )
+        for n, team in enumerate(teams)
+    ]
+    tags = [Tag.objects.create(organization=org, name=f"tag-{n}") for n in range(30)]
+
+    customers, emails = [], []
+    base = ids.next.get("customer", 0)
+    for n in range(customers_count):
+        cid = ids.take("customer")
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        created = now - dt.timedelta(days=rng.randint(0, 900))
+        customers.append(
+            {
+                "id": cid,
+                "organization_id": org.pk,
+                "name": f"{first} {last}",
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
+        emails.append(
+            {
+                "id": ids.take("email"),
+                "organization_id": org.pk,
+                "customer_id": cid,
+                "email": f"{first}.{last}.{n}@{rng.choice(DOMAINS)}".lower(),
+            }
+        )
+    copy_rows(Customer, customers)
+    copy_rows(CustomerEmail, emails)
+
+    tickets, links, messages = [], [], []
+    for number in range(1, tickets_count + 1):
+        tid = ids.take("ticket")
+        created = now - dt.timedelta(seconds=rng.randint(0, 730 * 86400))
+        updated = min(now, created + dt.timedelta(seconds=rng.randint(0, 5 * 86400)))
+        team_index = rng.randrange(6)  # 5 teams, and tickets without a team
+        team = teams[team_index] if team_index < 5 else None
+        status = rng.choice(STATUSES)
+        answered = status in ("pending", "solved", "closed") or rng.random() < 0.3
+        assignee = rng.choice(agents) if rng.random() < 0.6 else None
+        template = rng.choice(TEMPLATES)
+        subject = template.format(item=rng.choice(ITEMS), n=rng.randint(10000, 99999))
+        customer_id = base + rng.randint(1, customers_count)
+        customer_at = created
+        agent_at = created + dt.timedelta(hours=2) if answered else None
+        tickets.append(
+            {
+                "id": tid,
+                "organization_id": org.pk,
+                "number": number,
+                "subject": subject,
+                "team_id": team.pk if team else None,
+                "inbox_id": inboxes[team_index].pk if team else None,
+                "customer_id": customer_id,
+                "assignee_id": assignee.pk if assignee else None,
+                "status": status,
+                "custom_status_id": None,
+                "ticket_type": "regular",
+                "priority": rng.choice((0, 1, 1, 1, 2, 3)),
+                "source": rng.choice(SOURCES),
+                "integration_account_id": None,
+                "reply_status": "answered" if answered else "not_answered",
+                "merged_into_id": None,
+                "thread_token": f"{rng.getrandbits(32):08x}",
+                "created_at": created,
+                "updated_at": updated,
+                "first_response_at": agent_at,
+                "last_customer_message_at": customer_at,
+                "last_agent_message_at": agent_at,
+                "last_message_at": agent_at or customer_at,
+            }
+        )
+        for tag in rng.sample(tags, rng.choice((0, 1, 1, 2, 3))):
+            links.append(
+                {
+                    "id": ids.take("tickettag"),
+                    "organization_id": org.pk,
+                    "ticket_id": tid,
+                    "tag_id": tag.pk,
+                    "added_by_id": None,
+                    "added_at": created,
+                }
+            )
+        messages.append(
+            {
+                "id": ids.take("message"),
+                "organization_id": org.pk,
+                "ticket_id": tid,
+                "direction": "inbound",
+                "kind": "message",
+                "author_type": "customer",
+                "author_user_id": None,
+                "author_customer_id": customer_id,
+                "channel": "email",
+                "subject": subject,
+                "body_text": f"Hello, about {subject.lower()}: please help. " * 3,
+                "delivery_status": "received",
+                "created_at": customer_at,
+                "idempotency_key": uuid.UUID(int=rng.getrandbits(128)),
+            }
+        )
+        if agent_at is not None:
+            messages.append(
+                {
+                    "id": ids.take("message"),
+                    "organization_id": org.pk,
+                    "ticket_id": tid,
+                    "direction": "outbound",
+                    "kind": "message",
+                    "author_type": "agent",
+                    "author_user_id": (assignee or agents[0]).pk,
+                    "author_customer_id": None,
+                    "channel": "email",
+                    "subject": f"Re: {subject}",
+                    "body_text": "Thank you, we are on it. " * 4,
+                    "delivery_status": "sent",
+                    "created_at": agent_at,
+                    "idempotency_key": uuid.UUID(int=rng.getrandbits(128)),
+                }
+            )
+    copy_rows(Ticket, tickets)
+    copy_rows(TicketTag, links)
+    copy_rows(Message, messages)
+    TicketCounter.objects.create(organization=org, last_number=tickets_count)
+    reset_sequences(Customer, CustomerEmail, Ticket, TicketTag, Message)
+    return {
+        "tickets": len(tickets),
+        "customers": len(customers),
+        "ticket_tags": len(links),
+        "messages": len(messages),
+        "teams": teams,
+        "agents": agents,
+        "inboxes": inboxes,
+        "tags": tags,
+    }
+
+
+COUNTS = ("tickets", "customers", "ticket_tags", "messages")
+
+
 def seed(args: argparse.Namespace) -> dict[str, Any]:
     from django.db import connection, transaction
 
-    from helpdesk.models import (
-        Customer,
-        CustomerEmail,
-        Membership,
-        Organization,
-        Role,
-        Team,
-        TeamMember,
-        User,
-    )
-    from tickets.models import Inbox, Message, Tag, Ticket, TicketCounter, TicketTag
+    from helpdesk.models import Membership, Organization, Role, User
 
     rng = random.Random(args.seed)
     ids = Ids()
@@ -437,156 +606,16 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
             )
             admin = User.objects.create_user(f"admin@{slug}.example", "pw", name=f"Admin {slug}")
             Membership.objects.create(organization=org, user=admin, role=Role.ADMIN)
-            teams = [
-                Team.objects.create(organization=org, name=f"Team {n}", display_name=f"Desk {n}")
-                for n in range(5)
-            ]
-            agents = []
-            for n in range(20):
-                user = User.objects.create_user(f"agent{n}@{slug}.example", "pw", name=f"Agent {n}")
-                Membership.objects.create(organization=org, user=user, role=Role.AGENT)
-                TeamMember.objects.create(organization=org, team=teams[n % 5], user=user)
-                agents.append(user)
-            channels = ["email", "web_form", "chat", "phone", "sms"]
-            inboxes = [
-                Inbox.objects.create(
-                    organization=org,
-                    team=team,
-                    name=f"Inbox {n}",
-                    channel=channels[n],
-                    address=f"in{n}@{slug}.example",
-                )
-                for n, team in enumerate(teams)
-            ]
-            tags = [Tag.objects.create(organization=org, name=f"tag-{n}") for n in range(30)]
-
-            customers, emails = [], []
-            base = ids.next.get("customer", 0)
-            for n in range(args.customers):
-                cid = ids.take("customer")
-                first, last = rng.choice(FIRST), rng.choice(LAST)
-                created = now - dt.timedelta(days=rng.randint(0, 900))
-                customers.append(
-                    {
-                        "id": cid,
-                        "organization_id": org.pk,
-                        "name": f"{first} {last}",
-                        "created_at": created,
-                        "updated_at": created,
-                    }
-                )
-                emails.append(
-                    {
-                        "id": ids.take("email"),
-                        "organization_id": org.pk,
-                        "customer_id": cid,
-                        "email": f"{first}.{last}.{n}@{rng.choice(DOMAINS)}".lower(),
-                    }
-                )
-            copy_rows(Customer, customers)
-            copy_rows(CustomerEmail, emails)
-
-            tickets, links, messages = [], [], []
-            for number in range(1, args.tickets + 1):
-                tid = ids.take("ticket")
-                created = now - dt.timedelta(seconds=rng.randint(0, 730 * 86400))
-                updated = min(now, created + dt.timedelta(seconds=rng.randint(0, 5 * 86400)))
-                team_index = rng.randrange(6)  # 5 teams, and tickets without a team
-                team = teams[team_index] if team_index < 5 else None
-                status = rng.choice(STATUSES)
-                answered = status in ("pending", "solved", "closed") or rng.random() < 0.3
-                assignee = rng.choice(agents) if rng.random() < 0.6 else None
-                template = rng.choice(TEMPLATES)
-                subject = template.format(item=rng.choice(ITEMS), n=rng.randint(10000, 99999))
-                customer_id = base + rng.randint(1, args.customers)
-                customer_at = created
-                agent_at = created + dt.timedelta(hours=2) if answered else None
-                tickets.append(
-                    {
-                        "id": tid,
-                        "organization_id": org.pk,
-                        "number": number,
-                        "subject": subject,
-                        "team_id": team.pk if team else None,
-                        "inbox_id": inboxes[team_index].pk if team else None,
-                        "customer_id": customer_id,
-                        "assignee_id": assignee.pk if assignee else None,
-                        "status": status,
-                        "custom_status_id": None,
-                        "ticket_type": "regular",
-                        "priority": rng.choice((0, 1, 1, 1, 2, 3)),
-                        "source": rng.choice(SOURCES),
-                        "integration_account_id": None,
-                        "reply_status": "answered" if answered else "not_answered",
-                        "merged_into_id": None,
-                        "thread_token": f"{rng.getrandbits(32):08x}",
-                        "created_at": created,
-                        "updated_at": updated,
-                        "first_response_at": agent_at,
-                        "last_customer_message_at": customer_at,
-                        "last_agent_message_at": agent_at,
-                        "last_message_at": agent_at or customer_at,
-                    }
-                )
-                for tag in rng.sample(tags, rng.choice((0, 1, 1, 2, 3))):
-                    links.append(
-                        {
-                            "id": ids.take("tickettag"),
-                            "organization_id": org.pk,
-                            "ticket_id": tid,
-                            "tag_id": tag.pk,
-                            "added_by_id": None,
-                            "added_at": created,
-                        }
-                    )
-                messages.append(
-                    {
-                        "id": ids.take("message"),
-                        "organization_id": org.pk,
-                        "ticket_id": tid,
-                        "direction": "inbound",
-                        "kind": "message",
-                        "author_type": "customer",
-                        "author_user_id": None,
-                        "author_customer_id": customer_id,
-                        "channel": "email",
-                        "subject": subject,
-                        "body_text": f"Hello, about {subject.lower()}: please help. " * 3,
-                        "delivery_status": "received",
-                        "created_at": customer_at,
-                        "idempotency_key": uuid.UUID(int=rng.getrandbits(128)),
-                    }
-                )
-                if agent_at is not None:
-                    messages.append(
-                        {
-                            "id": ids.take("message"),
-                            "organization_id": org.pk,
-                            "ticket_id": tid,
-                            "direction": "outbound",
-                            "kind": "message",
-                            "author_type": "agent",
-                            "author_user_id": (assignee or agents[0]).pk,
-                            "author_customer_id": None,
-                            "channel": "email",
-                            "subject": f"Re: {subject}",
-                            "body_text": "Thank you, we are on it. " * 4,
-                            "delivery_status": "sent",
-                            "created_at": agent_at,
-                            "idempotency_key": uuid.UUID(int=rng.getrandbits(128)),
-                        }
-                    )
-            copy_rows(Ticket, tickets)
-            copy_rows(TicketTag, links)
-            copy_rows(Message, messages)
-            TicketCounter.objects.create(organization=org, last_number=args.tickets)
-            summary[slug] = {
-                "tickets": len(tickets),
-                "customers": len(customers),
-                "ticket_tags": len(links),
-                "messages": len(messages),
-            }
-        reset_sequences(Customer, CustomerEmail, Ticket, TicketTag, Message)
+            made = seed_organization(
+                org,
+                tickets_count=args.tickets,
+                customers_count=args.customers,
+                rng=rng,
+                ids=ids,
+                now=now,
+                password="pw",
+            )
+            summary[slug] = {key: made[key] for key in COUNTS}
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     summary["seconds"] = round(time.perf_counter() - started, 1)

@@ -103,26 +103,22 @@ if __name__ == "__main__":
     import uuid
     from pathlib import Path
     from typing import Any
-    from urllib.parse import urlsplit, urlunsplit
 
     ROOT = Path(__file__).resolve().parent.parent
     sys.path.insert(0, str(ROOT))
 
     from bench.ticket_list import (
-        DOMAINS,
-        FIRST,
+        COUNTS,
         ITEMS,
-        LAST,
-        SOURCES,
-        STATUSES,
-        TEMPLATES,
         Ids,
         calibration,
-        copy_rows,
         machine_facts,
         percentile,
+        recreate_database,
         reset_sequences,
+        seed_organization,
     )
+    from bench.ticket_list import database_urls as postgres_urls
 
     def parse_args() -> argparse.Namespace:
         parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -147,28 +143,9 @@ if __name__ == "__main__":
     # --- database and Django ---------------------------------------------------------------
 
     def database_urls(name: str) -> tuple[str, str]:
-        url = os.environ.get("DATABASE_URL", "")
-        if not url.startswith(("postgres://", "postgresql://")):
-            sys.exit("bench/workflows.py measures PostgreSQL: set DATABASE_URL=postgres://…")
         if not os.environ.get("REDIS_URL", "").startswith("redis://"):
             sys.exit("bench/workflows.py needs the real broker: set REDIS_URL=redis://…")
-        parts = urlsplit(url)
-        admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, ""))
-        bench = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-        return admin, bench
-
-    def recreate_database(admin_url: str, name: str, *, reuse: bool) -> bool:
-        import psycopg
-
-        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-            sys.exit(f"not a plain database name: {name}")
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if exists.fetchone() and reuse:
-                return False
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {name}")
-        return True
+        return postgres_urls(name, "bench/workflows.py")
 
     QUEUE = f"wfbench-{os.getpid()}"
 
@@ -199,17 +176,7 @@ if __name__ == "__main__":
     def seed(args: argparse.Namespace) -> dict[str, Any]:
         from django.db import connection, transaction
 
-        from helpdesk.models import (
-            Customer,
-            CustomerEmail,
-            Membership,
-            Organization,
-            Role,
-            Team,
-            TeamMember,
-            User,
-        )
-        from tickets.models import Inbox, Message, Tag, Ticket, TicketCounter, TicketTag
+        from helpdesk.models import Membership, Organization, Role, User
 
         rng = random.Random(args.seed)
         ids = Ids()
@@ -221,159 +188,19 @@ if __name__ == "__main__":
             )
             manager = User.objects.create_user("manager@wfbench.example", None, name="Manager")
             Membership.objects.create(organization=org, user=manager, role=Role.MANAGER)
-            teams = [
-                Team.objects.create(organization=org, name=f"Team {n}", display_name=f"Desk {n}")
-                for n in range(5)
-            ]
-            agents = []
-            for n in range(20):
-                user = User.objects.create_user(f"agent{n}@wfbench.example", None, name=f"A{n}")
-                Membership.objects.create(organization=org, user=user, role=Role.AGENT)
-                TeamMember.objects.create(organization=org, team=teams[n % 5], user=user)
-                agents.append(user)
-            channels = ["email", "web_form", "chat", "phone", "sms"]
-            inboxes = [
-                Inbox.objects.create(
-                    organization=org,
-                    team=team,
-                    name=f"Inbox {n}",
-                    channel=channels[n],
-                    address=f"in{n}@wfbench.example" if channels[n] == "email" else "",
-                )
-                for n, team in enumerate(teams)
-            ]
-            tags = [Tag.objects.create(organization=org, name=f"tag-{n}") for n in range(30)]
-
-            customers, emails = [], []
-            for n in range(args.customers):
-                cid = ids.take("customer")
-                first, last = rng.choice(FIRST), rng.choice(LAST)
-                created = now - dt.timedelta(days=rng.randint(0, 900))
-                customers.append(
-                    {
-                        "id": cid,
-                        "organization_id": org.pk,
-                        "name": f"{first} {last}",
-                        "created_at": created,
-                        "updated_at": created,
-                    }
-                )
-                emails.append(
-                    {
-                        "id": ids.take("email"),
-                        "organization_id": org.pk,
-                        "customer_id": cid,
-                        "email": f"{first}.{last}.{n}@{rng.choice(DOMAINS)}".lower(),
-                    }
-                )
-            copy_rows(Customer, customers)
-            copy_rows(CustomerEmail, emails)
-
-            tickets, links, messages = [], [], []
-            for number in range(1, args.tickets + 1):
-                tid = ids.take("ticket")
-                created = now - dt.timedelta(seconds=rng.randint(0, 730 * 86400))
-                updated = min(now, created + dt.timedelta(seconds=rng.randint(0, 5 * 86400)))
-                team_index = rng.randrange(6)
-                team = teams[team_index] if team_index < 5 else None
-                status = rng.choice(STATUSES)
-                answered = status in ("pending", "solved", "closed") or rng.random() < 0.3
-                assignee = rng.choice(agents) if rng.random() < 0.6 else None
-                subject = rng.choice(TEMPLATES).format(
-                    item=rng.choice(ITEMS), n=rng.randint(10000, 99999)
-                )
-                customer_id = rng.randint(1, args.customers)
-                agent_at = created + dt.timedelta(hours=2) if answered else None
-                tickets.append(
-                    {
-                        "id": tid,
-                        "organization_id": org.pk,
-                        "number": number,
-                        "subject": subject,
-                        "team_id": team.pk if team else None,
-                        "inbox_id": inboxes[team_index].pk if team else None,
-                        "customer_id": customer_id,
-                        "assignee_id": assignee.pk if assignee else None,
-                        "status": status,
-                        "custom_status_id": None,
-                        "ticket_type": "regular",
-                        "priority": rng.choice((0, 1, 1, 1, 2, 3)),
-                        "source": rng.choice(SOURCES),
-                        "integration_account_id": None,
-                        "reply_status": "answered" if answered else "not_answered",
-                        "merged_into_id": None,
-                        "thread_token": f"{rng.getrandbits(32):08x}",
-                        "created_at": created,
-                        "updated_at": updated,
-                        "first_response_at": agent_at,
-                        "last_customer_message_at": created,
-                        "last_agent_message_at": agent_at,
-                        "last_message_at": agent_at or created,
-                    }
-                )
-                for tag in rng.sample(tags, rng.choice((0, 1, 1, 2, 3))):
-                    links.append(
-                        {
-                            "id": ids.take("tickettag"),
-                            "organization_id": org.pk,
-                            "ticket_id": tid,
-                            "tag_id": tag.pk,
-                            "added_by_id": None,
-                            "added_at": created,
-                        }
-                    )
-                messages.append(
-                    {
-                        "id": ids.take("message"),
-                        "organization_id": org.pk,
-                        "ticket_id": tid,
-                        "direction": "inbound",
-                        "kind": "message",
-                        "author_type": "customer",
-                        "author_user_id": None,
-                        "author_customer_id": customer_id,
-                        "channel": "email",
-                        "subject": subject,
-                        "body_text": f"Hello, about {subject.lower()}: please help. " * 3,
-                        "delivery_status": "received",
-                        "created_at": created,
-                        "idempotency_key": uuid.UUID(int=rng.getrandbits(128)),
-                    }
-                )
-                if agent_at is not None:
-                    messages.append(
-                        {
-                            "id": ids.take("message"),
-                            "organization_id": org.pk,
-                            "ticket_id": tid,
-                            "direction": "outbound",
-                            "kind": "message",
-                            "author_type": "agent",
-                            "author_user_id": (assignee or agents[0]).pk,
-                            "author_customer_id": None,
-                            "channel": "email",
-                            "subject": f"Re: {subject}",
-                            "body_text": "Thank you, we are on it. " * 4,
-                            "delivery_status": "sent",
-                            "created_at": agent_at,
-                            "idempotency_key": uuid.UUID(int=rng.getrandbits(128)),
-                        }
-                    )
-            copy_rows(Ticket, tickets)
-            copy_rows(TicketTag, links)
-            copy_rows(Message, messages)
-            TicketCounter.objects.create(organization=org, last_number=args.tickets)
-            reset_sequences(Customer, CustomerEmail, Ticket, TicketTag, Message)
+            made = seed_organization(
+                org,
+                tickets_count=args.tickets,
+                customers_count=args.customers,
+                rng=rng,
+                ids=ids,
+                now=now,
+            )
             others = _seed_other_organizations(args, org)
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
         return {
-            "organization": {
-                "tickets": len(tickets),
-                "customers": len(customers),
-                "ticket_tags": len(links),
-                "messages": len(messages),
-            },
+            "organization": {key: made[key] for key in COUNTS},
             "other_organizations": others,
             "seconds": round(time.perf_counter() - started, 1),
         }
