@@ -10,7 +10,7 @@ the others). Viewers see the page without forms; every POST needs an agent (403 
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import messages
@@ -322,21 +322,43 @@ def ticket_message_resend(request: TenantRequest, number: int, message_id: int) 
 # --- properties ---------------------------------------------------------------------------
 
 
+def _property_save(
+    request: TenantRequest,
+    ticket: Ticket,
+    form: Form,
+    *,
+    form_name: str,
+    save: Callable[[], object],
+    notice: str,
+) -> HttpResponse:
+    """A property form of the ticket page: saved through ``save`` (a service) when valid, then
+    the page with ``notice``; otherwise the form again with its errors (HTTP 400)."""
+    if form.is_valid():
+        try:
+            save()
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            return _answer(request, ticket, notice=notice)
+    forms: dict[str, Any] = {form_name: form}
+    return _answer(request, ticket, status=400, **forms)
+
+
 @require_agent
 @require_POST
 def ticket_assign_view(request: TenantRequest, number: int) -> HttpResponse:
     ticket = _ticket(request, number)
     form = AssignForm(request.POST, candidates=assignee_candidates(ticket=ticket), team=ticket.team)
-    if form.is_valid():
-        try:
-            ticket_assign(
-                actor=request.membership, ticket=ticket, assignee=form.cleaned_data["assignee"]
-            )
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            return _answer(request, ticket, notice=_("Assignee saved."))
-    return _answer(request, ticket, status=400, assign_form=form)
+    return _property_save(
+        request,
+        ticket,
+        form,
+        form_name="assign_form",
+        save=lambda: ticket_assign(
+            actor=request.membership, ticket=ticket, assignee=form.cleaned_data["assignee"]
+        ),
+        notice=_("Assignee saved."),
+    )
 
 
 @require_agent
@@ -346,17 +368,16 @@ def ticket_status_view(request: TenantRequest, number: int) -> HttpResponse:
     form = StatusForm(
         request.POST, custom_statuses=status_choices(organization_id=ticket.organization_id)
     )
-    if form.is_valid():
+
+    def save() -> None:
         status, custom = form.chosen()
-        try:
-            ticket_set_status(
-                actor=request.membership, ticket=ticket, status=status, custom_status=custom
-            )
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            return _answer(request, ticket, notice=_("Status saved."))
-    return _answer(request, ticket, status=400, status_form=form)
+        ticket_set_status(
+            actor=request.membership, ticket=ticket, status=status, custom_status=custom
+        )
+
+    return _property_save(
+        request, ticket, form, form_name="status_form", save=save, notice=_("Status saved.")
+    )
 
 
 @require_agent
@@ -364,18 +385,16 @@ def ticket_status_view(request: TenantRequest, number: int) -> HttpResponse:
 def ticket_type_view(request: TenantRequest, number: int) -> HttpResponse:
     ticket = _ticket(request, number)
     form = TypeForm(request.POST, type_choices=type_choices(organization_id=ticket.organization_id))
-    if form.is_valid():
-        try:
-            ticket_set_type(
-                actor=request.membership,
-                ticket=ticket,
-                ticket_type=form.cleaned_data["ticket_type"],
-            )
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            return _answer(request, ticket, notice=_("Type saved."))
-    return _answer(request, ticket, status=400, type_form=form)
+    return _property_save(
+        request,
+        ticket,
+        form,
+        form_name="type_form",
+        save=lambda: ticket_set_type(
+            actor=request.membership, ticket=ticket, ticket_type=form.cleaned_data["ticket_type"]
+        ),
+        notice=_("Type saved."),
+    )
 
 
 @require_agent
@@ -383,16 +402,16 @@ def ticket_type_view(request: TenantRequest, number: int) -> HttpResponse:
 def ticket_priority_view(request: TenantRequest, number: int) -> HttpResponse:
     ticket = _ticket(request, number)
     form = PriorityForm(request.POST)
-    if form.is_valid():
-        try:
-            ticket_set_priority(
-                actor=request.membership, ticket=ticket, priority=form.cleaned_data["priority"]
-            )
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            return _answer(request, ticket, notice=_("Priority saved."))
-    return _answer(request, ticket, status=400, priority_form=form)
+    return _property_save(
+        request,
+        ticket,
+        form,
+        form_name="priority_form",
+        save=lambda: ticket_set_priority(
+            actor=request.membership, ticket=ticket, priority=form.cleaned_data["priority"]
+        ),
+        notice=_("Priority saved."),
+    )
 
 
 @require_agent
