@@ -49,6 +49,18 @@ def pair(
     return first, second
 
 
+def _note_form(**fields: Any) -> dict[str, Any]:
+    """A new-ticket form whose first message is a note ("x"), for an email customer."""
+    return {
+        "subject": "x",
+        "customer_email": "a@example.com",
+        "channel": "email",
+        "first_kind": "note",
+        "body": "x",
+        **fields,
+    }
+
+
 # --- merge ----------------------------------------------------------------------------------
 
 
@@ -305,14 +317,7 @@ def test_new_ticket_form_errors(
     assert "is not a valid phone number" in response.content.decode()
     response = client.post(
         url("ticket-create"),
-        {
-            "subject": "x",
-            "customer_email": "a@example.com",
-            "channel": "email",
-            "first_kind": "note",
-            "body": "x",
-            "attachments": [SimpleUploadedFile("virus.exe", b"MZ")],
-        },
+        _note_form(attachments=[SimpleUploadedFile("virus.exe", b"MZ")]),
     )
     assert response.status_code == 400
     assert "such files cannot be attached" in response.content.decode()
@@ -327,14 +332,7 @@ def test_agent_may_only_pick_their_own_teams(
     other = TeamFactory(organization=org, name="Sales")
     response = client_for(agent).post(
         url("ticket-create"),
-        {
-            "subject": "x",
-            "customer_email": "a@example.com",
-            "team": other.pk,
-            "channel": "email",
-            "first_kind": "note",
-            "body": "x",
-        },
+        _note_form(team=other.pk),
     )
     assert response.status_code == 400
     assert not Ticket.objects.for_organization(org).exists()
@@ -365,13 +363,7 @@ def test_viewer_cannot_create_tickets(
     assert client.get(url("ticket-create")).status_code == 403
     response = client.post(
         url("ticket-create"),
-        {
-            "subject": "x",
-            "customer_email": "a@example.com",
-            "channel": "email",
-            "first_kind": "note",
-            "body": "x",
-        },
+        _note_form(),
     )
     assert response.status_code == 403
     assert not Ticket.objects.for_organization(org).exists()
@@ -382,13 +374,7 @@ def test_other_organization_cannot_create_tickets_here(
 ) -> None:
     response = client_for(outsider).post(
         url("ticket-create"),
-        {
-            "subject": "x",
-            "customer_email": "a@example.com",
-            "channel": "email",
-            "first_kind": "note",
-            "body": "x",
-        },
+        _note_form(),
     )
     assert response.status_code == 404
     assert not Ticket.objects.for_organization(org).exists()
